@@ -1,0 +1,8 @@
+"""Benchmark spine: the Case registry, the fair timer, results files, and running cases."""
+
+from __future__ import annotations
+
+from perfkit.bench.case import Case, Verdict, case, case_id
+from perfkit.bench.registry import all_cases, get, register, select
+
+__all__ = ["Case", "Verdict", "case", "case_id", "register", "all_cases", "get", "select"]

@@ -1,0 +1,106 @@
+"""The one registry of Cases, filled by importing the modules that define them.
+
+Case modules are named here as strings and imported on first use, so ``import perfkit`` and
+``perfkit --help`` stay light. A module whose optional dependency is missing is recorded as
+unavailable with the reason, and its cases are simply absent from the run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import re
+from collections.abc import Iterable
+
+from perfkit.bench.case import Case
+from perfkit.errors import MissingDependencyError, UsageError
+
+#: Modules that define cases, next to the code they exercise.
+CASE_MODULES: tuple[str, ...] = (
+    "perfkit.bench.playbook",
+    "perfkit.memory.cases",
+    "perfkit.indicators.cases",
+    "perfkit.compress.cases",
+    "perfkit.profiling.cases",
+)
+
+_CASES: dict[str, Case] = {}
+_UNAVAILABLE: dict[str, str] = {}
+_loaded = False
+
+
+def register(case: Case) -> Case:
+    """Add ``case`` to the registry; a second case with the same name is an error."""
+    existing = _CASES.get(case.name)
+    if existing is not None and existing.module != case.module:
+        raise ValueError(
+            f"case {case.name!r} is registered twice ({existing.module} and {case.module})"
+        )
+    _CASES[case.name] = case
+    return case
+
+
+def load_all(modules: Iterable[str] = CASE_MODULES) -> None:
+    """Import every case module once; remember which could not load and why."""
+    global _loaded
+    if _loaded:
+        return
+    for mod in modules:
+        try:
+            importlib.import_module(mod)
+        except MissingDependencyError as exc:
+            _UNAVAILABLE[mod] = str(exc)
+        except ModuleNotFoundError as exc:
+            # The case module itself not existing yet is fine; a missing third-party import is
+            # reported the same way as a missing optional dependency.
+            if exc.name == mod:
+                continue
+            _UNAVAILABLE[mod] = f"{exc.name} is not installed"
+    _loaded = True
+
+
+def all_cases() -> list[Case]:
+    """Every registered case, sorted by group then name."""
+    load_all()
+    return sorted(_CASES.values(), key=lambda c: (c.group, c.name))
+
+
+def unavailable() -> dict[str, str]:
+    """Case modules that could not be loaded, with the reason (a missing optional dependency)."""
+    load_all()
+    return dict(_UNAVAILABLE)
+
+
+def get(name: str) -> Case:
+    """The case called ``name``; unknown names raise a UsageError listing close matches."""
+    load_all()
+    try:
+        return _CASES[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_CASES), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else "run 'perfkit bench --list'"
+        raise UsageError(f"no case named {name!r}", hint) from None
+
+
+def select(pattern: str | None = None, group: str | None = None) -> list[Case]:
+    """Cases whose name or group matches ``pattern``.
+
+    ``pattern`` is a glob (``fib*``) or, failing that, a case-insensitive substring or regex,
+    like pytest's ``-k`` on names. ``None`` selects all.
+    """
+    cases = all_cases()
+    if group is not None:
+        cases = [c for c in cases if c.group == group]
+    if not pattern:
+        return cases
+    try:
+        rx = re.compile(pattern, re.IGNORECASE)
+    except re.error:
+        rx = re.compile(re.escape(pattern), re.IGNORECASE)
+    return [
+        c
+        for c in cases
+        if fnmatch.fnmatch(c.name, pattern) or rx.search(c.name) or rx.search(c.group)
+    ]
