@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import os
 import re
 from collections.abc import Iterable
 
@@ -40,11 +41,23 @@ def register(case: Case) -> Case:
     return case
 
 
-def load_all(modules: Iterable[str] = CASE_MODULES) -> None:
+def extra_case_modules() -> list[str]:
+    """Modules with the user's own cases: ``PERFKIT_CASES=pkg.mod,...`` and the entry-point group
+    ``perfkit.cases`` (a package declares ``[project.entry-points."perfkit.cases"]``)."""
+    mods = [m.strip() for m in os.environ.get("PERFKIT_CASES", "").split(",") if m.strip()]
+    from importlib.metadata import entry_points
+
+    mods.extend(ep.value.split(":")[0] for ep in entry_points(group="perfkit.cases"))
+    return mods
+
+
+def load_all(modules: Iterable[str] | None = None) -> None:
     """Import every case module once; remember which could not load and why."""
     global _loaded
     if _loaded:
         return
+    if modules is None:
+        modules = [*CASE_MODULES, *extra_case_modules()]
     for mod in modules:
         try:
             importlib.import_module(mod)
@@ -53,9 +66,13 @@ def load_all(modules: Iterable[str] = CASE_MODULES) -> None:
         except ModuleNotFoundError as exc:
             # The case module itself not existing yet is fine; a missing third-party import is
             # reported the same way as a missing optional dependency.
-            if exc.name == mod:
+            if exc.name == mod and mod in CASE_MODULES:
                 continue
-            _UNAVAILABLE[mod] = f"{exc.name} is not installed"
+            _UNAVAILABLE[mod] = (
+                f"case module {mod} not found"
+                if exc.name == mod
+                else f"{exc.name} is not installed"
+            )
     _loaded = True
 
 

@@ -1,0 +1,162 @@
+"""``perfkit bench``: run baseline/candidate cases, check them, print the table, save the results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from perfkit.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="run baseline vs candidate cases and prove each candidate is faster and still correct",
+        description=(
+            "Time each case's baseline and candidate on the same inputs (warm-up, >=5 interleaved "
+            "repeats, medians), check the candidate still gives the baseline's answer, print a "
+            "table and write reports/bench/<timestamp>-<device>-<commit>.json. Exits 1 when any "
+            "check fails or a case raises."
+        ),
+    )
+    p.add_argument("-k", dest="pattern", metavar="PATTERN", help="glob/regex on case names or groups")
+    p.add_argument("--group", help="only cases of this group (playbook, memory, indicators, ...)")
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--repeat", type=int, default=5, metavar="N", help="timed samples per side (>=5)")
+    p.add_argument(
+        "--quick", action="store_true", help="small input sizes (each case's quick grid), for smoke runs"
+    )
+    p.add_argument("--list", action="store_true", help="list the matching cases and exit")
+    p.add_argument("--out", metavar="FILE", help="results file (default: reports/bench/...json)")
+    p.add_argument("--no-save", action="store_true", help="do not write a results file")
+    p.add_argument(
+        "--format",
+        choices=("table", "markdown", "json"),
+        default="table",
+        help="what to print on stdout (table also goes to stdout; progress goes to stderr)",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="BASELINE.json",
+        help="compare with a saved run; exit 1 on a regression or a failed check",
+    )
+    p.add_argument(
+        "--threshold",
+        default="10%",
+        help="slowdown that counts as a regression with --compare (e.g. 10%% or 1.1)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+    p.set_defaults(func=run)
+
+
+def _stdout_console():  # noqa: ANN202
+    """A rich console for stdout; wide when piped so that names are never folded."""
+    from rich.console import Console
+
+    out = Console()
+    return out if out.is_terminal else Console(width=160)
+
+
+def _list(cases: list, quick: bool) -> int:
+    from rich.table import Table
+
+    from perfkit.bench.registry import unavailable
+
+    table = Table(title="perfkit cases")
+    for col in ("case", "group", "devices", "grid points", "what it shows"):
+        table.add_column(col, overflow="fold")
+    for c in cases:
+        table.add_row(
+            c.name, c.group, ",".join(c.devices), str(len(c.ids(quick))), c.description
+        )
+    console = _stdout_console()
+    console.print(table)
+    for mod, why in unavailable().items():
+        console.print(f"[yellow]not loaded:[/] {mod} — {why}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from perfkit.bench import registry
+    from perfkit.bench.results import BenchRun
+    from perfkit.bench.runner import default_results_path, require_device, run_cases
+    from perfkit.render import bench_table
+
+    cases = registry.select(args.pattern, args.group)
+    if args.list:
+        return _list(cases, args.quick)
+    if not cases:
+        what = f"-k {args.pattern!r}" if args.pattern else f"--group {args.group!r}"
+        raise UsageError(f"no case matches {what}", "see the cases with 'perfkit bench --list'")
+    require_device(args.device)
+    baseline_run = BenchRun.load(args.compare) if args.compare else None
+
+    err = Console(stderr=True)
+    show_progress = err.is_terminal if args.progress is None else args.progress
+    progress_cb = None
+    progress_ctx = None
+    if show_progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress_ctx = Progress(
+            TextColumn("[bold]bench"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=err,
+            transient=True,
+        )
+        task = progress_ctx.add_task("", total=None)
+
+        def progress_cb(done: int, total: int, res) -> None:  # noqa: ANN001
+            progress_ctx.update(task, completed=done, total=total, description=res.id)
+
+        progress_ctx.start()
+    try:
+        result = run_cases(
+            cases,
+            device=args.device,
+            repeat=args.repeat,
+            progress=progress_cb,
+            pattern=args.pattern,
+            quick=args.quick,
+        )
+    finally:
+        if progress_ctx is not None:
+            progress_ctx.stop()
+
+    if args.format == "json":
+        sys.stdout.write(bench_table.to_json(result))
+    elif args.format == "markdown":
+        sys.stdout.write(bench_table.to_markdown(result))
+    else:
+        _stdout_console().print(bench_table.to_rich_table(result))
+    if not args.no_save:
+        path = result.save(args.out or default_results_path(result))
+        err.print(f"results written to {path}")
+    c = result.counts()
+    err.print(
+        f"{c['passed']} passed, {c['failed']} failed, {c['error']} errors, {c['skipped']} skipped"
+    )
+    for r in result.results:
+        if r.status == "error":
+            err.print(f"[red]ERROR[/] {r.id}: {r.error}", markup=True, highlight=False)
+        elif r.status == "failed":
+            detail = r.verdict.detail if r.verdict else ""
+            err.print(f"[red]FAILED[/] {r.id}: {detail}", markup=True, highlight=False)
+    exit_code = 1 if result.failed else 0
+    if baseline_run is not None:
+        from perfkit.bench.compare import compare_runs, parse_threshold
+
+        cmp = compare_runs(baseline_run, result, threshold=parse_threshold(args.threshold))
+        err.print(cmp.summary())
+        if cmp.regressed:
+            exit_code = 1
+    return exit_code

@@ -1,0 +1,126 @@
+"""Render a BenchRun as a rich table, Markdown (for pull requests) or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from perfkit.bench.results import BenchRun, CaseResult
+
+STATUS_STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
+
+
+def fmt_seconds(s: float | None) -> str:
+    """A duration in the unit that reads best: ns, µs, ms or s."""
+    if s is None:
+        return "—"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def fmt_bytes(n: float | None) -> str:
+    if n is None:
+        return "—"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def fmt_ratio(r: float | None) -> str:
+    return "—" if r is None else f"{r:.2f}×"
+
+
+def verdict_text(r: CaseResult) -> str:
+    """PASSED/FAILED/ERROR/SKIPPED plus what the check measured (or why it did not run)."""
+    head = r.status.upper()
+    if r.verdict is not None:
+        figs = []
+        v = r.verdict
+        if v.max_abs_error is not None:
+            figs.append(f"max abs err {v.max_abs_error:.3g}")
+        if v.max_rel_error is not None:
+            figs.append(f"max rel err {v.max_rel_error:.3g}")
+        if v.agreement is not None:
+            figs.append(f"agreement {v.agreement:.4g}")
+        detail = ", ".join(figs) or v.detail
+        return f"{head} ({detail})" if detail else head
+    return f"{head}: {r.error}" if r.error else head
+
+
+def _params_text(r: CaseResult) -> str:
+    return ", ".join(f"{k}={v}" for k, v in r.params.items())
+
+
+def to_rich_table(run: BenchRun) -> Table:
+    """The terminal table: one row per case and params, both medians, ratios, the verdict."""
+    from rich.table import Table
+
+    gpu = f", {run.gpu_info['name']}" if run.gpu_info else ""
+    table = Table(
+        title=f"perfkit bench — {run.device}{gpu}, {run.machine_info.get('cpu_model', '')}",
+        show_lines=False,
+    )
+    for col, justify in (
+        ("case", "left"),
+        ("params", "left"),
+        ("baseline", "right"),
+        ("candidate", "right"),
+        ("speedup", "right"),
+        ("memory ratio", "right"),
+        ("check", "left"),
+    ):
+        table.add_column(col, justify=justify, overflow="fold")
+    for r in run.results:
+        table.add_row(
+            r.case,
+            _params_text(r),
+            fmt_seconds(r.baseline.median_s if r.baseline else None),
+            fmt_seconds(r.candidate.median_s if r.candidate else None),
+            fmt_ratio(r.speedup),
+            fmt_ratio(r.memory_ratio),
+            verdict_text(r),
+            style=STATUS_STYLE.get(r.status) if r.status != "passed" else None,
+        )
+    return table
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(run: BenchRun) -> str:
+    """A GitHub-flavoured Markdown table a CI job can paste into a pull request."""
+    c = run.counts()
+    lines = [
+        f"### perfkit bench — {run.device} — {run.datetime}",
+        "",
+        f"{c['passed']} passed, {c['failed']} failed, {c['error']} errors, {c['skipped']} skipped "
+        f"· commit `{(run.commit_info.get('id') or 'n/a')[:10]}`",
+        "",
+        "| case | params | baseline | candidate | speedup | memory ratio | check |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in run.results:
+        cells = [
+            r.case,
+            _params_text(r),
+            fmt_seconds(r.baseline.median_s if r.baseline else None),
+            fmt_seconds(r.candidate.median_s if r.candidate else None),
+            fmt_ratio(r.speedup),
+            fmt_ratio(r.memory_ratio),
+            verdict_text(r),
+        ]
+        lines.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(run: BenchRun) -> str:
+    """The full results document, as written to reports/bench/."""
+    return json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n"

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perfkit.bench import timer
+
+
+class FakeClock:
+    """A perf_counter that advances only when the timed function says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    c = FakeClock()
+    monkeypatch.setattr(timer.time, "perf_counter", c)
+    return c
+
+
+def test_calibrate_batches_calls_shorter_than_the_minimum_sample(clock: FakeClock) -> None:
+    def fast(_):
+        clock.now += 1e-6  # 1 µs per call
+
+    n = timer.calibrate(fast, None)
+    assert n * 1e-6 >= timer.MIN_SAMPLE_S
+    assert n <= 4 * timer.MIN_SAMPLE_S / 1e-6
+
+
+def test_calibrate_keeps_slow_calls_single(clock: FakeClock) -> None:
+    def slow(_):
+        clock.now += 0.5
+
+    assert timer.calibrate(slow, None) == 1
+
+
+def test_time_pair_reports_per_call_times_and_interleaves(clock: FakeClock) -> None:
+    order: list[str] = []
+
+    def base(_):
+        order.append("b")
+        clock.now += 0.010
+
+    def cand(_):
+        order.append("c")
+        clock.now += 0.002
+
+    b, c = timer.time_pair(base, cand, None, repeat=5, warmup=1, memory=False)
+    assert b.times_s == pytest.approx((0.010,) * 5)
+    assert c.times_s == pytest.approx((0.002,) * 5)
+    assert b.median_s / c.median_s == pytest.approx(5.0)
+    assert b.peak_bytes is None
+    # After warm-up and calibration, samples alternate b, c, b, c...
+    timed = order[-10:]
+    assert timed == ["b", "c"] * 5
+
+
+def test_time_pair_refuses_fewer_than_five_repeats() -> None:
+    with pytest.raises(ValueError, match="at least 5"):
+        timer.time_pair(len, len, [], repeat=3)
+
+
+def test_timing_statistics() -> None:
+    t = timer.Timing((3.0, 1.0, 2.0, 5.0, 4.0))
+    assert (t.min_s, t.median_s, t.max_s) == (1.0, 3.0, 5.0)
+    assert timer.Timing.from_dict(t.to_dict()) == t
+
+
+def test_peak_memory_sees_a_numpy_buffer() -> None:
+    n_bytes = 8 * 1_000_000
+    peak = timer.peak_memory(lambda _: np.ones(n_bytes // 8), None)
+    assert n_bytes <= peak < n_bytes * 1.1
+
+
+def test_peak_memory_of_a_view_is_small() -> None:
+    a = np.ones(1_000_000)
+    assert timer.peak_memory(lambda x: x[10:], a) < 10_000
+
+
+def test_peak_memory_counts_freed_temporaries() -> None:
+    def make_and_drop(_):
+        tmp = np.ones(1_000_000)
+        del tmp
+        return 0
+
+    assert timer.peak_memory(make_and_drop, None) >= 8_000_000
