@@ -83,6 +83,7 @@ def _list(cases: list, quick: bool) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from perfkit.bench import registry
     from perfkit.bench.results import BenchRun
@@ -96,7 +97,16 @@ def run(args: argparse.Namespace) -> int:
         what = f"-k {args.pattern!r}" if args.pattern else f"--group {args.group!r}"
         raise UsageError(f"no case matches {what}", "see the cases with 'perfkit bench --list'")
     require_device(args.device)
-    baseline_run = BenchRun.load(args.compare) if args.compare else None
+    baseline_run = None
+    if args.compare:
+        baseline_run = BenchRun.load(args.compare)
+        wanted = {(i, args.device) for c in cases for i in c.ids(args.quick)}
+        saved = {(r.id, r.device) for r in baseline_run.results}
+        if not wanted & saved:
+            raise UsageError(
+                f"{args.compare} has no case in common with this run",
+                "compare runs of the same cases (same -k pattern, device and --quick)",
+            )
 
     err = Console(stderr=True)
     show_progress = err.is_terminal if args.progress is None else args.progress
@@ -140,23 +150,23 @@ def run(args: argparse.Namespace) -> int:
         _stdout_console().print(bench_table.to_rich_table(result))
     if not args.no_save:
         path = result.save(args.out or default_results_path(result))
-        err.print(f"results written to {path}")
+        err.print(f"results written to {path}", markup=False, highlight=False)
     c = result.counts()
     err.print(
         f"{c['passed']} passed, {c['failed']} failed, {c['error']} errors, {c['skipped']} skipped"
     )
     for r in result.results:
         if r.status == "error":
-            err.print(f"[red]ERROR[/] {r.id}: {r.error}", markup=True, highlight=False)
+            err.print(f"[red]ERROR[/] {escape(r.id)}: {escape(r.error or '')}", highlight=False)
         elif r.status == "failed":
             detail = r.verdict.detail if r.verdict else ""
-            err.print(f"[red]FAILED[/] {r.id}: {detail}", markup=True, highlight=False)
+            err.print(f"[red]FAILED[/] {escape(r.id)}: {escape(detail)}", highlight=False)
     exit_code = 1 if result.failed else 0
     if baseline_run is not None:
         from perfkit.bench.compare import compare_runs, parse_threshold
 
         cmp = compare_runs(baseline_run, result, threshold=parse_threshold(args.threshold))
-        err.print(cmp.summary())
+        err.print(cmp.summary(), markup=False, highlight=False)
         if cmp.regressed:
             exit_code = 1
     return exit_code

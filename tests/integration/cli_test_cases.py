@@ -54,3 +54,28 @@ class Fine:
 
     def check(self, b, c):
         return Verdict(b == c)
+
+
+@case("zz_sleepy", "zz_compare_test")
+class Sleepy:
+    """A candidate whose speed the test controls: PERFKIT_TEST_SLOWDOWN multiplies its time."""
+
+    def make_inputs(self, p):
+        import os
+
+        return 0.004 * float(os.environ.get("PERFKIT_TEST_SLOWDOWN", "1"))
+
+    def baseline(self, s):
+        import time
+
+        time.sleep(0.004)
+        return 1
+
+    def candidate(self, s):
+        import time
+
+        time.sleep(s)
+        return 1
+
+    def check(self, b, c):
+        return Verdict(b == c)

@@ -1,0 +1,35 @@
+"""``perfkit report``: build the scoreboard page from every results file in reports/bench/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="build the dashboard reports/index.html from the bench results files",
+        description=(
+            "One self-contained page from every results file: per case baseline vs candidate, "
+            "speed-up, memory ratio, figures and verdict, CPU and GPU side by side, history."
+        ),
+    )
+    p.add_argument(
+        "results",
+        nargs="*",
+        default=["reports/bench"],
+        help="results files or folders (default: reports/bench)",
+    )
+    p.add_argument("--out", default="reports/index.html", help="the page to write")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from perfkit.bench.dashboard import write_dashboard
+
+    path, loaded = write_dashboard(args.results, args.out)
+    for f, why in loaded.skipped:
+        print(f"perfkit: skipped {f}: {why}", file=sys.stderr)
+    print(f"dashboard written to {path} ({len(loaded.runs)} runs)", file=sys.stderr)
+    return 0

@@ -1,0 +1,44 @@
+"""``perfkit bench --compare``: catches a planted 2× slowdown, ignores a re-run of the same code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_bench_cli import TEST_CASES
+
+
+def test_compare_flags_a_planted_slowdown_and_ignores_a_rerun(run_perfkit, tmp_path: Path) -> None:
+    saved = tmp_path / "saved.json"
+    args = ("bench", "--group", "zz_compare_test")
+    first = run_perfkit(*args, "--out", str(saved), env=TEST_CASES)
+    assert first.returncode == 0, first.stderr
+
+    same = run_perfkit(*args, "--no-save", "--compare", str(saved), env=TEST_CASES)
+    assert same.returncode == 0, same.stderr
+    assert "0 regressed" in same.stderr
+
+    slow = run_perfkit(
+        *args, "--no-save", "--compare", str(saved),
+        env={**TEST_CASES, "PERFKIT_TEST_SLOWDOWN": "2"},
+    )
+    assert slow.returncode == 1, slow.stderr
+    assert "REGRESSED zz_sleepy [cpu]" in slow.stderr
+    assert "1 regressed" in slow.stderr
+
+
+def test_compare_with_no_common_case_is_exit_2(run_perfkit, tmp_path: Path) -> None:
+    saved = tmp_path / "saved.json"
+    assert run_perfkit("bench", "-k", "small_sequence", "--out", str(saved)).returncode == 0
+    proc = run_perfkit(
+        "bench", "--group", "zz_compare_test", "--compare", str(saved), env=TEST_CASES
+    )
+    assert proc.returncode == 2
+    assert "has no case in common" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_compare_with_corrupt_file_is_exit_2_naming_it(run_perfkit, tmp_path: Path) -> None:
+    bad = tmp_path / "corrupt.json"
+    bad.write_text(json.dumps({"kind": "perfkit.bench", "schema_version": 7}))
+    proc = run_perfkit("bench", "-k", "small_sequence", "--compare", str(bad))
+    assert proc.returncode == 2 and "corrupt.json" in proc.stderr

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from perfkit.bench.case import Verdict
+from perfkit.bench.dashboard import load_runs, write_dashboard
+from perfkit.bench.results import BenchRun, CaseResult
+from perfkit.bench.timer import Timing
+from perfkit.errors import UsageError
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+def _run(when: str, device: str, speed: float, name: str = "c1") -> BenchRun:
+    r = CaseResult(
+        case=name, id=f"{name}[n=1]", group="playbook", params={"n": 1}, device=device,
+        status="passed", baseline=Timing((speed,) * 5, 1, 4_000_000),
+        candidate=Timing((1.0,) * 5, 1, 1_000_000),
+        verdict=Verdict(True, HOSTILE, max_abs_error=0.0, figures={"size_bytes": 2048.0}),
+        description=f"desc {HOSTILE}",
+    )
+    gpu = {"name": "NVIDIA H100 <b>"} if device == "cuda" else None
+    return BenchRun(
+        (r,), when, 1.0, {"cpu_model": HOSTILE}, {"id": "abcdef1234"}, {"device": device},
+        gpu_info=gpu,
+    )
+
+
+class Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.script_tags = 0
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        if tag == "script":
+            self.script_tags += 1
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "bench"
+    _run("2026-01-01T00:00:00Z", "cpu", 2.0).save(d / "a.json")
+    _run("2026-01-02T00:00:00Z", "cpu", 3.0).save(d / "b.json")
+    _run("2026-01-02T00:00:00Z", "cuda", 9.0).save(d / "c.json")
+    (d / "corrupt.json").write_text("{")
+    (d / "newer.json").write_text(json.dumps({"kind": "perfkit.bench", "schema_version": 42}))
+    return d
+
+
+def test_loads_good_files_in_time_order_and_lists_the_bad(results_dir: Path) -> None:
+    loaded = load_runs([results_dir])
+    assert [p.name for p, _ in loaded.runs] == ["a.json", "b.json", "c.json"]
+    assert sorted(p.name for p, _ in loaded.skipped) == ["corrupt.json", "newer.json"]
+
+
+def test_page_escapes_everything_and_shows_cpu_gpu_and_history(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    out, loaded = write_dashboard([results_dir], tmp_path / "index.html")
+    page = out.read_text()
+    assert HOSTILE not in page and "&lt;script&gt;" in page
+    assert "NVIDIA H100 &lt;b&gt;" in page
+    parser = Collect()
+    parser.feed(page)
+    assert parser.script_tags == 0
+    assert parser.tags.count("svg") >= 2  # the ratio chart and the CPU history line
+    assert "3.00×" in page and "9.00×" in page  # latest CPU and GPU speed-ups side by side
+    assert "corrupt.json" in page and "newer than this perfkit reads" in page
+    assert "size_bytes=2.0 KiB" in page
+
+
+def test_empty_folder_builds_a_page_saying_so(tmp_path: Path) -> None:
+    (tmp_path / "bench").mkdir()
+    out, _ = write_dashboard([tmp_path / "bench"], tmp_path / "index.html")
+    assert "No results yet" in out.read_text()
+
+
+def test_missing_results_path_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        write_dashboard([tmp_path / "nope"], tmp_path / "index.html")
