@@ -51,6 +51,24 @@ asv: setup
 	$(VENV)/bin/asv run --python=same --quick --set-commit-hash "$$(git rev-parse HEAD)" --machine "$$(hostname)"
 	$(VENV)/bin/asv publish
 
+# Gate: compare a fresh run with the last committed CPU results (exit 1 on a regression or a
+# failed check). BENCH_ARGS picks the cases; they must be in that results file.
+BENCH_ARGS ?= --group playbook
+bench-check: setup
+	@base=$$(git ls-files 'reports/bench/*-cpu-*.json' | sort | tail -n 1); \
+	  test -n "$$base" || { echo "no committed CPU results in reports/bench/"; exit 2; }; \
+	  echo "comparing with $$base"; \
+	  $(PERFKIT) bench $(BENCH_ARGS) --no-save --compare "$$base" --threshold 10%
+
+# asv across commits: make asv-compare BASE=<commit> [HEAD=<commit>] (fails on a '+' row).
+asv-compare: setup
+	@test -n "$(BASE)" || { echo "usage: make asv-compare BASE=<commit> [HEAD=<commit>]"; exit 2; }
+	benchmarks/asv_compare.sh $(BASE) $(or $(HEAD),HEAD)
+
+# The scoreboard page from every results file in reports/bench/.
+report: setup
+	$(PERFKIT) report
+
 lint: setup
 	$(VENV)/bin/ruff check perfkit tests benchmarks
 
