@@ -1,0 +1,275 @@
+"""Numba kernels: one read pass per column that finds everything a downcast decision needs.
+
+The scan splits every column into chunks and runs the chunks of all columns in one ``prange``,
+so the work is parallel over columns (and within a long column). Per chunk it measures, in one
+pass over memory (each sub-block of :data:`BLOCK` values stays in L1 while every still-open
+question is asked of it):
+
+- NaN, +inf, -inf and -0.0 counts, and the min and max;
+- whether every finite value is integral (the integer candidate);
+- for float32 and float16: the largest absolute and relative rounding error and how many values
+  fall outside ``atol + rtol * |x|`` (the float candidates).
+
+A candidate that has failed anywhere is dropped for the rest of the column (a shared flag), and a
+column with no candidate left stops early: a column of prices that already failed float32 costs
+one sub-block, not a full pass. A candidate that survives was therefore measured on every value,
+so the errors reported for the dtype chosen are the true maxima.
+
+Float16 rounding is computed in float64 arithmetic (numba has no float16 on the CPU): normal
+values are rounded to 11 significant bits with Veltkamp's split (exact round-to-nearest, no
+fast-math, so no contraction or reassociation), values below 2**-14 to a multiple of 2**-24
+(float16's subnormal spacing), and ``|x| >= 65520`` overflows to inf as NumPy's cast does. Ties
+may round either way in the split; that never changes the error measured, which is the same half
+unit in the last place either way.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import prange
+from numba.core import types
+from numba.extending import intrinsic
+
+#: Values per sub-block: all open checks read the same 8-16 KiB while it is in L1.
+BLOCK = 2048
+
+# Columns of the per-chunk stats array written by scan_float.
+F_NAN, F_INF, F_MIN, F_MAX = 0, 1, 2, 3
+F_INT_BAD, F_INT_FIRST = 4, 5
+F_32_BAD, F_32_ABS, F_32_REL, F_32_FIRST = 6, 7, 8, 9
+F_16_BAD, F_16_ABS, F_16_REL, F_16_FIRST = 10, 11, 12, 13
+F_DONE = 14
+N_FLOAT_STATS = 15
+
+# Candidate slots of the shared ``alive`` flags (one row per column).
+C_INT, C_F32, C_F16 = 0, 1, 2
+
+_TWO_M14 = 6.103515625e-05  # 2**-14, float16's smallest normal
+_TWO_P24 = 16777216.0  # 2**24
+_TWO_M24 = 5.960464477539063e-08  # 2**-24, float16's subnormal spacing
+_SPLIT16 = 4398046511105.0  # 2**42 + 1: Veltkamp split keeping 53 - 42 = 11 bits
+_F16_OVERFLOW = 65520.0  # the first value NumPy rounds to inf (halfway above 65504)
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def round_f16(v: float) -> float:
+    """``float(np.float16(v))`` computed in float64 (inf on overflow, NaN stays NaN)."""
+    a = abs(v)
+    if a == np.inf:
+        return v
+    if a < _TWO_M14:
+        return np.rint(v * _TWO_P24) * _TWO_M24
+    if a >= _F16_OVERFLOW:
+        return np.inf if v > 0 else -np.inf
+    c = v * _SPLIT16
+    return c - (c - v)
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def round_f16_array(x: np.ndarray) -> np.ndarray:
+    """Vector form of :func:`round_f16` (used by the tests to check it against NumPy)."""
+    out = np.empty(x.shape[0], dtype=np.float64)
+    for i in range(x.shape[0]):
+        out[i] = round_f16(np.float64(x[i]))
+    return out
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """Reinterpret a float64 as int64: for x >= 0 the order of the bits is the order of x.
+
+    Max-reductions over int64 vectorize where float max-reductions (NaN semantics, no fast-math)
+    do not, which makes the error maxima nearly free.
+    """
+    sig = types.int64(types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
+
+    return sig, codegen
+
+
+@intrinsic
+def _unbits(typingctx, x):
+    """Inverse of :func:`_bits`."""
+    sig = types.float64(types.int64)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return sig, codegen
+
+
+_I64_MIN = np.iinfo(np.int64).min
+_I64_MAX = np.iinfo(np.int64).max
+_TWO_P63 = 9.223372036854775808e18
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
+    n_nan = 0
+    n_inf = 0
+    kmin = _I64_MAX
+    kmax = _I64_MIN
+    int_bad = 0
+    int_first = -1
+    b32 = 0
+    a32 = 0
+    r32 = 0
+    f32 = -1
+    b16 = 0
+    a16 = 0
+    r16 = 0
+    f16 = -1
+    done = 1
+    start = lo
+    while start < hi:
+        stop = min(start + BLOCK, hi)
+        chk_int = alive_row[C_INT] != 0
+        chk32 = alive_row[C_F32] != 0
+        chk16 = alive_row[C_F16] != 0
+        if not (chk_int or chk32 or chk16):
+            done = 0
+            break
+        if chk_int:
+            # Integral, finite, in int64 range and not -0.0 (an int cannot keep its sign);
+            # NaN is allowed here (it becomes a nullable int's missing value).
+            bad = 0
+            for i in range(start, stop):
+                v = np.float64(x[i])
+                isnan = v != v
+                n_nan += isnan
+                n_inf += abs(v) == np.inf
+                ok = (v >= -_TWO_P63) & (v < _TWO_P63)
+                bad += (not isnan) & ((not ok) | (v != np.rint(v)) | ((v == 0.0) & np.signbit(v)))
+                k = np.int64(v) if ok else 0
+                kmin = min(kmin, k if ok else _I64_MAX)
+                kmax = max(kmax, k if ok else _I64_MIN)
+            if bad:
+                int_bad += bad
+                for i in range(start, stop):
+                    v = np.float64(x[i])
+                    if v == v and (
+                        not (-_TWO_P63 <= v < _TWO_P63)
+                        or v != np.rint(v)
+                        or (v == 0.0 and np.signbit(v))
+                    ):
+                        int_first = i
+                        break
+                alive_row[C_INT] = 0
+        if chk32:
+            bad = 0
+            for i in range(start, stop):
+                v = np.float64(x[i])
+                e = abs(np.float64(np.float32(v)) - v)
+                bad += e > atol + rtol * abs(v)
+                e = e if e == e else 0.0
+                r = e / abs(v)
+                r = r if r == r else 0.0
+                a32 = max(a32, _bits(e))
+                r32 = max(r32, _bits(r))
+            if bad:
+                b32 += bad
+                for i in range(start, stop):
+                    v = np.float64(x[i])
+                    if abs(np.float64(np.float32(v)) - v) > atol + rtol * abs(v):
+                        f32 = i
+                        break
+                alive_row[C_F32] = 0
+        if chk16:
+            bad = 0
+            for i in range(start, stop):
+                v = np.float64(x[i])
+                e = abs(round_f16(v) - v)
+                bad += e > atol + rtol * abs(v)
+                e = e if e == e else 0.0
+                r = e / abs(v)
+                r = r if r == r else 0.0
+                a16 = max(a16, _bits(e))
+                r16 = max(r16, _bits(r))
+            if bad:
+                b16 += bad
+                for i in range(start, stop):
+                    v = np.float64(x[i])
+                    if abs(round_f16(v) - v) > atol + rtol * abs(v):
+                        f16 = i
+                        break
+                alive_row[C_F16] = 0
+        start = stop
+    st[F_NAN] = n_nan
+    st[F_INF] = n_inf
+    st[F_MIN] = np.float64(kmin)
+    st[F_MAX] = np.float64(kmax)
+    st[F_INT_BAD] = int_bad
+    st[F_INT_FIRST] = int_first
+    st[F_32_BAD] = b32
+    st[F_32_ABS] = _unbits(a32)
+    st[F_32_REL] = _unbits(r32)
+    st[F_32_FIRST] = f32
+    st[F_16_BAD] = b16
+    st[F_16_ABS] = _unbits(a16)
+    st[F_16_REL] = _unbits(r16)
+    st[F_16_FIRST] = f16
+    st[F_DONE] = done
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def scan_float(cols, tasks, rtol, atol, alive, stats):
+    """Scan float columns chunk by chunk, all chunks of all columns in one ``prange``.
+
+    Parameters
+    ----------
+    cols
+        ``numba.typed.List`` of 1-D float32/float64 arrays (one type per call).
+    tasks
+        int64 array (n_tasks, 3): column index, start row, stop row.
+    rtol, atol
+        The tolerance every candidate dtype must keep: ``|y - x| <= atol + rtol * |x|``.
+    alive
+        int8 array (n_columns, 3) of open candidates (integer, float32, float16); cleared in
+        place as candidates fail.
+    stats
+        float64 array (n_tasks, N_FLOAT_STATS), filled per task.
+    """
+    for t in prange(tasks.shape[0]):
+        c = tasks[t, 0]
+        _float_chunk(cols[c], tasks[t, 1], tasks[t, 2], rtol, atol, alive[c], stats[t])
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def scan_int(cols, tasks, mins, maxs):
+    """Min and max of integer columns, chunk by chunk in one ``prange``.
+
+    ``mins``/``maxs`` have the columns' dtype, one entry per task (merged by the caller).
+    """
+    for t in prange(tasks.shape[0]):
+        x = cols[tasks[t, 0]]
+        lo = tasks[t, 1]
+        hi = tasks[t, 2]
+        mn = x[lo]
+        mx = x[lo]
+        for i in range(lo + 1, hi):
+            v = x[i]
+            if v < mn:
+                mn = v
+            if v > mx:
+                mx = v
+        mins[t] = mn
+        maxs[t] = mx
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def nan_to_int(x, out, mask):
+    """Cast an integral float column with NaN to ``out``'s integer dtype, NaN -> 0 and mask True.
+
+    One pass writing both halves of a pandas nullable integer array, without a temporary.
+    """
+    for i in prange(x.shape[0]):
+        v = x[i]
+        if v != v:
+            out[i] = 0
+            mask[i] = True
+        else:
+            out[i] = v
+            mask[i] = False

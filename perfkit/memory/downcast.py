@@ -1,0 +1,917 @@
+"""Shrink dtypes with a written guarantee: every value within tolerance, or left alone.
+
+``downcast`` picks, per column, the smallest dtype that holds *every* value of the column within
+``|new - old| <= atol + rtol * |old|``: the smallest integer type for integer columns (exact), an
+integer type for float columns whose values are all integral, float32 or float16 for float
+columns whose range (float16 tops out at 65504 and goes subnormal below 2**-14) and precision
+hold for every value. NaN, +-inf and -0.0 survive; integral float columns with missing values
+become pandas nullable integers. What does not fit is kept as it was, with the reason in the
+report, or raises under ``strict=True``.
+
+The decision costs one read pass per column (:mod:`perfkit.memory._scan`, numba, parallel over
+columns); the conversion is one more pass that writes the output, so the peak memory is the input
+plus the output, with no temporary copy of a column.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from perfkit.errors import CheckFailedError, UsageError
+
+__all__ = [
+    "ColumnReport",
+    "DowncastReport",
+    "LossyDowncastError",
+    "downcast",
+    "plan_downcast",
+]
+
+_FLOAT_NAMES = ("float32", "float16")
+#: Integer dtypes in the order tried: smaller first, signed before unsigned of the same size.
+_INT_LADDER = tuple(
+    np.dtype(t) for t in ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
+)
+#: Fewer values than this per chunk is not worth a task of its own in the parallel scan.
+_MIN_CHUNK = 1 << 16
+_MAX_CHUNK = 1 << 20
+
+
+class LossyDowncastError(CheckFailedError, ValueError):
+    """``strict=True`` and a column cannot be shrunk without losing a value (exit 1)."""
+
+
+@dataclass(frozen=True)
+class ColumnReport:
+    """What ``downcast`` did to one column, and why.
+
+    Attributes
+    ----------
+    name
+        Column name (``"array"`` for a whole array, ``"[:, j]"`` per column with ``axis=0``).
+    old_dtype, new_dtype
+        Dtype names before and after (equal when the column was left alone).
+    bytes_before, bytes_after
+        Memory of the column's values (pandas nullable ints count their mask).
+    max_abs_error, max_rel_error
+        The largest ``|new - old|`` and ``|new - old| / |old|`` over every finite value,
+        measured on all values (0.0 when nothing changed or the cast is exact).
+    reason
+        Why this dtype: the check that passed, or why the column was left alone.
+    """
+
+    name: str
+    old_dtype: str
+    new_dtype: str
+    bytes_before: int
+    bytes_after: int
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    reason: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.old_dtype != self.new_dtype
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "old_dtype": self.old_dtype,
+            "new_dtype": self.new_dtype,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
+            "max_abs_error": self.max_abs_error,
+            "max_rel_error": self.max_rel_error,
+            "changed": self.changed,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DowncastReport:
+    """Per-column outcome of :func:`downcast` / :func:`plan_downcast` with totals.
+
+    ``converted`` is False for a plan (nothing was converted yet).
+    """
+
+    columns: tuple[ColumnReport, ...]
+    rtol: float
+    atol: float
+    converted: bool = True
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def bytes_before(self) -> int:
+        return sum(c.bytes_before for c in self.columns)
+
+    @property
+    def bytes_after(self) -> int:
+        return sum(c.bytes_after for c in self.columns)
+
+    @property
+    def bytes_saved(self) -> int:
+        return self.bytes_before - self.bytes_after
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((c.max_abs_error for c in self.columns), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((c.max_rel_error for c in self.columns), default=0.0)
+
+    @property
+    def changed(self) -> tuple[ColumnReport, ...]:
+        return tuple(c for c in self.columns if c.changed)
+
+    @property
+    def kept(self) -> tuple[ColumnReport, ...]:
+        return tuple(c for c in self.columns if not c.changed)
+
+    def __getitem__(self, name: str) -> ColumnReport:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "converted": self.converted,
+            "bytes_before": self.bytes_before,
+            "bytes_after": self.bytes_after,
+            "bytes_saved": self.bytes_saved,
+            "max_abs_error": self.max_abs_error,
+            "max_rel_error": self.max_rel_error,
+            "notes": list(self.notes),
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+    def render(self) -> str:
+        """A plain-text table, one row per column, and a total line."""
+        head = ("column", "old", "new", "bytes before", "bytes after", "max abs err", "max rel err")
+        rows = [
+            (
+                c.name,
+                c.old_dtype,
+                c.new_dtype,
+                f"{c.bytes_before:,}",
+                f"{c.bytes_after:,}",
+                f"{c.max_abs_error:.3g}",
+                f"{c.max_rel_error:.3g}",
+            )
+            for c in self.columns
+        ]
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + "  note"]
+        for r, c in zip(rows, self.columns, strict=True):
+            cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2])]
+            cells += [v.rjust(w) for v, w in zip(r[3:], widths[3:], strict=True)]
+            lines.append("  ".join(cells) + "  " + c.reason)
+        pct = 100.0 * self.bytes_saved / self.bytes_before if self.bytes_before else 0.0
+        verb = "would save" if not self.converted else "saved"
+        lines.append(
+            f"total: {_fmt_bytes(self.bytes_before)} -> {_fmt_bytes(self.bytes_after)} "
+            f"({verb} {_fmt_bytes(self.bytes_saved)}, {pct:.1f}%); "
+            f"{len(self.changed)} of {len(self.columns)} columns changed; "
+            f"tolerance rtol={self.rtol:g}, atol={self.atol:g}"
+        )
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _fmt_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000.0
+    return f"{value:.1f} GB"
+
+
+# --------------------------------------------------------------------------------------------
+# options
+
+
+@dataclass(frozen=True)
+class _Options:
+    rtol: float
+    atol: float
+    floats: tuple[np.dtype, ...]
+    ints: bool
+    categories: bool
+    strict: bool
+    nullable_ints: bool
+    category_max_ratio: float
+    int_ladder: tuple[np.dtype, ...] = _INT_LADDER
+
+
+def _check_options(
+    rtol: float,
+    atol: float,
+    floats: str | np.dtype | Iterable[str | np.dtype] | None,
+    ints: bool,
+    categories: bool,
+    strict: bool,
+    nullable_ints: bool,
+    category_max_ratio: float,
+) -> _Options:
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise UsageError(f"{label} must be a number, got {value!r}", f"e.g. {label}=1e-6")
+        if not math.isfinite(float(value)) or float(value) < 0:
+            raise UsageError(
+                f"{label} must be a finite number >= 0, got {value!r}",
+                f"use {label}=0 for exact, or a small positive tolerance such as 1e-6",
+            )
+    if not (0.0 < float(category_max_ratio) <= 1.0):
+        raise UsageError(
+            f"category_max_ratio must be in (0, 1], got {category_max_ratio!r}",
+            "e.g. 0.5: at most one distinct value per two rows",
+        )
+    if floats is None:
+        names: list[Any] = []
+    elif isinstance(floats, (str, np.dtype, type)):
+        names = [floats]
+    else:
+        names = list(floats)
+    chosen: list[np.dtype] = []
+    for name in names:
+        try:
+            dt = np.dtype(name)
+        except TypeError:
+            raise UsageError(
+                f"unknown dtype name {name!r} in floats",
+                f"use any of {', '.join(_FLOAT_NAMES)}",
+            ) from None
+        if dt.name not in _FLOAT_NAMES:
+            raise UsageError(
+                f"floats may only name smaller float dtypes, got {dt.name!r}",
+                f"use any of {', '.join(_FLOAT_NAMES)} (or floats=() to keep floats as floats)",
+            )
+        if dt not in chosen:
+            chosen.append(dt)
+    return _Options(
+        rtol=float(rtol),
+        atol=float(atol),
+        floats=tuple(chosen),
+        ints=bool(ints),
+        categories=bool(categories),
+        strict=bool(strict),
+        nullable_ints=bool(nullable_ints),
+        category_max_ratio=float(category_max_ratio),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# planning: what each column becomes
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One column's decision. ``kind``: keep, cast (NumPy astype), nullable, category, masked."""
+
+    report: ColumnReport
+    kind: str
+    target: Any = None
+
+
+def _smallest_int(
+    lo: int, hi: int, limit_itemsize: int, ladder: Sequence[np.dtype] = _INT_LADDER
+) -> np.dtype | None:
+    """The smallest integer dtype holding ``lo..hi``, if smaller than ``limit_itemsize``."""
+    for dt in ladder:
+        if dt.itemsize >= limit_itemsize:
+            return None
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return dt
+    return None
+
+
+def _nullable_name(dt: np.dtype) -> str:
+    return dt.name.capitalize() if dt.kind == "i" else "UInt" + dt.name[4:]
+
+
+def _example(x: np.ndarray, idx: int, target: np.dtype | str) -> str:
+    """'row 17: 12345.6789 -> 12344 (rel err 1e-04)' for the reason of a rejected candidate."""
+    v = float(x[idx])
+    if target == "int":
+        if v == 0.0 and math.copysign(1.0, v) < 0:
+            return f"row {idx}: -0.0 would lose its sign"
+        if not math.isfinite(v) or abs(v) >= 2.0**63:
+            return f"row {idx}: {v!r} has no integer form"
+        return f"row {idx}: {v!r} is not integral"
+    with np.errstate(over="ignore"):
+        y = float(np.asarray(v).astype(target))
+    if not math.isfinite(y):
+        return f"row {idx}: {v!r} overflows to {y!r} (max {float(np.finfo(target).max):g})"
+    rel = abs(y - v) / abs(v) if v else math.inf
+    return f"row {idx}: {v!r} -> {y!r} (rel err {rel:.2g})"
+
+
+def _plan_int_array(name: str, x: np.ndarray, lo: int, hi: int, opt: _Options) -> _Plan:
+    old = x.dtype
+    nbytes = x.nbytes
+    base = ColumnReport(name, old.name, old.name, nbytes, nbytes)
+    if not opt.ints:
+        return _Plan(replace(base, reason="kept: ints=False"), "keep")
+    target = _smallest_int(lo, hi, old.itemsize, opt.int_ladder)
+    if target is None:
+        return _Plan(replace(base, reason=f"kept: range [{lo}, {hi}] needs {old.name}"), "keep")
+    return _Plan(
+        replace(
+            base,
+            new_dtype=target.name,
+            bytes_after=x.size * target.itemsize,
+            reason=f"exact: range [{lo}, {hi}] fits {target.name}",
+        ),
+        "cast",
+        target,
+    )
+
+
+def _plan_float_array(
+    name: str,
+    x: np.ndarray,
+    st: dict[str, Any],
+    opt: _Options,
+    allow_nullable: bool,
+    why_no_nullable: str,
+) -> _Plan:
+    """Choose among integer, nullable integer, float32 and float16 from the merged scan stats."""
+    old = x.dtype
+    n = x.size
+    nbytes = x.nbytes
+    base = ColumnReport(name, old.name, old.name, nbytes, nbytes)
+    tol = f"rtol={opt.rtol:g}, atol={opt.atol:g}"
+    options: list[tuple[int, int, _Plan]] = []  # (bytes, preference, plan)
+    rejected: list[str] = []
+    has_finite = st["min"] <= st["max"]
+    if opt.ints:
+        if st["int_ok"] and st["n_inf"] == 0 and has_finite:
+            lo, hi = int(st["min"]), int(st["max"])
+            target = _smallest_int(lo, hi, 9, opt.int_ladder)
+            if target is not None and st["n_nan"] == 0:
+                plan = _Plan(
+                    replace(
+                        base,
+                        new_dtype=target.name,
+                        bytes_after=n * target.itemsize,
+                        reason=f"exact: integral values in [{lo}, {hi}] fit {target.name}",
+                    ),
+                    "cast",
+                    target,
+                )
+                options.append((n * target.itemsize, 0, plan))
+            elif target is not None and allow_nullable:
+                nb = n * (target.itemsize + 1)
+                plan = _Plan(
+                    replace(
+                        base,
+                        new_dtype=_nullable_name(target),
+                        bytes_after=nb,
+                        reason=(
+                            f"exact: integral values in [{lo}, {hi}] with {st['n_nan']} missing "
+                            f"-> nullable {_nullable_name(target)}"
+                        ),
+                    ),
+                    "nullable",
+                    target,
+                )
+                options.append((nb, 1, plan))
+            elif target is not None:
+                rejected.append(f"integers: {st['n_nan']} NaN ({why_no_nullable})")
+        elif not has_finite and n:
+            rejected.append("integers: no finite value")
+        elif st["n_inf"]:
+            rejected.append(f"integers: {st['n_inf']} infinite values")
+        elif st["int_first"] >= 0:
+            rejected.append("integers: " + _example(x, st["int_first"], "int"))
+    for dt in opt.floats:
+        if dt.itemsize >= old.itemsize:
+            continue
+        key = "f32" if dt == np.float32 else "f16"
+        if st[f"{key}_ok"]:
+            plan = _Plan(
+                replace(
+                    base,
+                    new_dtype=dt.name,
+                    bytes_after=n * dt.itemsize,
+                    max_abs_error=st[f"{key}_abs"],
+                    max_rel_error=st[f"{key}_rel"],
+                    reason=(
+                        "all values are NaN; kept as NaN"
+                        if n and st["n_nan"] == n
+                        else f"every value within {tol}"
+                    ),
+                ),
+                "cast",
+                dt,
+            )
+            options.append((n * dt.itemsize, 2, plan))
+        else:
+            bad = int(st[f"{key}_bad"])
+            first = int(st[f"{key}_first"])
+            some = f"{bad}+" if not st["done"] else f"{bad}"
+            rejected.append(
+                f"{dt.name}: {some} values outside {tol}, e.g. {_example(x, first, dt)}"
+            )
+    options = [o for o in options if o[0] < nbytes]
+    if options:
+        options.sort(key=lambda o: (o[0], o[1]))
+        return options[0][2]
+    if not rejected:
+        rejected.append("no smaller dtype was requested")
+    return _Plan(replace(base, reason="kept: " + "; ".join(rejected)), "keep")
+
+
+def _keep(name: str, dtype: Any, nbytes: int, reason: str) -> _Plan:
+    return _Plan(ColumnReport(name, str(dtype), str(dtype), nbytes, nbytes, reason=reason), "keep")
+
+
+def _plan_other_dtype(name: str, dtype: np.dtype, nbytes: int, size: int) -> _Plan:
+    """Kept columns of dtypes that downcast does not shrink, each with its reason."""
+    kind = dtype.kind
+    if size == 0:
+        return _keep(name, dtype, nbytes, "kept: empty, nothing to downcast")
+    if kind == "b":
+        return _keep(name, dtype, nbytes, "kept: bool is already 1 byte per value")
+    if kind in "mM":
+        return _keep(name, dtype, nbytes, f"kept: {dtype.name} has no smaller lossless dtype")
+    if kind == "c":
+        return _keep(
+            name, dtype, nbytes, "kept: complex is not downcast (shrink .real and .imag yourself)"
+        )
+    if kind == "O":
+        return _keep(
+            name,
+            dtype,
+            nbytes,
+            "kept: object dtype holds Python objects; convert to a numeric dtype first",
+        )
+    if kind in "SUV":
+        return _keep(name, dtype, nbytes, f"kept: {dtype.name} is not numeric")
+    return _keep(name, dtype, nbytes, f"kept: {dtype.name} is not supported")
+
+
+# --------------------------------------------------------------------------------------------
+# the scan: merged per-column stats from the numba kernels
+
+
+def _tasks(lengths: Sequence[int], threads: int) -> np.ndarray:
+    total = sum(lengths)
+    chunk = max(_MIN_CHUNK, min(_MAX_CHUNK, -(-total // max(1, 4 * threads))))
+    rows = [(j, s, min(s + chunk, n)) for j, n in enumerate(lengths) for s in range(0, n, chunk)]
+    return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def _scan_floats(
+    arrays: Sequence[np.ndarray], opt: _Options, want_int: bool
+) -> list[dict[str, Any]]:
+    """Scan float32/float64 1-D arrays (any layout) and merge the per-chunk stats per array."""
+    import numba
+    from numba.typed import List
+
+    from perfkit.memory import _scan as S
+
+    threads = numba.get_num_threads()
+    results: list[dict[str, Any] | None] = [None] * len(arrays)
+    groups: dict[Any, list[int]] = {}
+    for i, a in enumerate(arrays):
+        groups.setdefault(numba.typeof(a), []).append(i)
+    f32_wanted = any(dt == np.float32 for dt in opt.floats)
+    f16_wanted = any(dt == np.float16 for dt in opt.floats)
+    for members in groups.values():
+        cols = [arrays[i] for i in members]
+        tasks = _tasks([c.size for c in cols], threads)
+        alive = np.zeros((len(cols), 3), dtype=np.int8)
+        alive[:, S.C_INT] = want_int
+        alive[:, S.C_F32] = f32_wanted and cols[0].dtype == np.float64
+        alive[:, S.C_F16] = f16_wanted
+        stats = np.full((len(tasks), S.N_FLOAT_STATS), np.nan)
+        if len(tasks):
+            S.scan_float(List(cols), tasks, opt.rtol, opt.atol, alive, stats)
+            if np.isnan(stats[:, S.F_DONE]).any():
+                raise RuntimeError("the numba scan skipped chunks; please report this bug")
+        for k, i in enumerate(members):
+            rows = stats[tasks[:, 0] == k]
+            done = bool(rows[:, S.F_DONE].all()) if len(rows) else True
+
+            def first(col: int, rows: np.ndarray = rows) -> int:
+                hits = rows[:, col][rows[:, col] >= 0]
+                return int(hits.min()) if hits.size else -1
+
+            results[i] = {
+                "n_nan": int(rows[:, S.F_NAN].sum()),
+                "n_inf": int(rows[:, S.F_INF].sum()),
+                "min": float(rows[:, S.F_MIN].min()) if len(rows) else math.inf,
+                "max": float(rows[:, S.F_MAX].max()) if len(rows) else -math.inf,
+                "int_ok": bool(alive[k, S.C_INT]),
+                "int_first": first(S.F_INT_FIRST),
+                "f32_ok": bool(alive[k, S.C_F32]),
+                "f32_abs": float(rows[:, S.F_32_ABS].max()) if len(rows) else 0.0,
+                "f32_rel": float(rows[:, S.F_32_REL].max()) if len(rows) else 0.0,
+                "f32_bad": int(rows[:, S.F_32_BAD].sum()),
+                "f32_first": first(S.F_32_FIRST),
+                "f16_ok": bool(alive[k, S.C_F16]),
+                "f16_abs": float(rows[:, S.F_16_ABS].max()) if len(rows) else 0.0,
+                "f16_rel": float(rows[:, S.F_16_REL].max()) if len(rows) else 0.0,
+                "f16_bad": int(rows[:, S.F_16_BAD].sum()),
+                "f16_first": first(S.F_16_FIRST),
+                "done": done,
+            }
+    return [r for r in results if r is not None]
+
+
+def _scan_ints(arrays: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    """(min, max) of non-empty integer 1-D arrays, exactly (Python ints)."""
+    import numba
+    from numba.typed import List
+
+    from perfkit.memory import _scan as S
+
+    threads = numba.get_num_threads()
+    out: list[tuple[int, int] | None] = [None] * len(arrays)
+    groups: dict[Any, list[int]] = {}
+    for i, a in enumerate(arrays):
+        groups.setdefault(numba.typeof(a), []).append(i)
+    for members in groups.values():
+        cols = [arrays[i] for i in members]
+        tasks = _tasks([c.size for c in cols], threads)
+        mins = np.empty(len(tasks), dtype=cols[0].dtype)
+        maxs = np.empty(len(tasks), dtype=cols[0].dtype)
+        S.scan_int(List(cols), tasks, mins, maxs)
+        for k, i in enumerate(members):
+            sel = tasks[:, 0] == k
+            out[i] = (int(mins[sel].min()), int(maxs[sel].max()))
+    return [r for r in out if r is not None]
+
+
+def _float16_stats(x: np.ndarray) -> dict[str, Any]:
+    """Stats of a float16 column (numba has no CPU float16): only the int8 question is open."""
+    f = x.astype(np.float32)  # float16 columns are small; the copy is half the size of float32
+    finite = np.isfinite(f)
+    vals = f[finite]
+    integral = bool(np.all(vals == np.rint(vals))) and not bool(np.any((f == 0) & np.signbit(f)))
+    bad = np.flatnonzero(finite & ((f != np.rint(f)) | ((f == 0) & np.signbit(f))))
+    return {
+        "n_nan": int(np.isnan(f).sum()),
+        "n_inf": int(np.isinf(f).sum()),
+        "min": float(vals.min()) if vals.size else math.inf,
+        "max": float(vals.max()) if vals.size else -math.inf,
+        "int_ok": integral,
+        "int_first": int(bad[0]) if bad.size else -1,
+        "f32_ok": False,
+        "f16_ok": False,
+        "done": True,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# columns of each supported container
+
+
+@dataclass
+class _Column:
+    """One logical column: a name and its values as 1-D NumPy pieces (views, never copies)."""
+
+    name: str
+    values: np.ndarray | None  # 1-D view for numeric NumPy-backed data
+    dtype: Any
+    nbytes: int
+    size: int
+    pieces: list[np.ndarray] = field(default_factory=list)
+    source: Any = None  # the pandas/polars Series for non-NumPy dtypes
+
+
+def _pieces(a: np.ndarray) -> list[np.ndarray]:
+    """1-D views covering ``a`` (one view when ``a`` is contiguous; never a copy)."""
+    if a.ndim == 1:
+        return [a]
+    if a.ndim == 0:
+        return [a.reshape(1)]
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        return [a.ravel(order="K")]
+    longest = int(np.argmax(a.shape))
+    moved = np.moveaxis(a, longest, -1)
+    return [moved[idx] for idx in np.ndindex(*moved.shape[:-1])]
+
+
+def _plan_numeric(cols: Sequence[_Column], opt: _Options, allow_nullable: bool, why: str):
+    """Plan every NumPy-backed numeric column: ints and floats through the numba scans."""
+    plans: dict[int, _Plan] = {}
+    int_idx = [
+        i
+        for i, c in enumerate(cols)
+        if c.values is not None and c.dtype.kind in "iu" and c.size and opt.ints
+    ]
+    float_idx = [
+        i
+        for i, c in enumerate(cols)
+        if c.values is not None and c.dtype.kind == "f" and c.size and c.dtype.itemsize in (4, 8)
+    ]
+    if int_idx:
+        pieces = [(i, p) for i in int_idx for p in cols[i].pieces]
+        mm = _scan_ints([p for _, p in pieces])
+        merged: dict[int, tuple[int, int]] = {}
+        for (i, _), (lo, hi) in zip(pieces, mm, strict=True):
+            a, b = merged.get(i, (lo, hi))
+            merged[i] = (min(a, lo), max(b, hi))
+        for i in int_idx:
+            c = cols[i]
+            plans[i] = _plan_int_array(c.name, c.values, *merged[i], opt)
+    if float_idx:
+        pieces = [(i, p) for i in float_idx for p in cols[i].pieces]
+        stats = _scan_floats([p for _, p in pieces], opt, want_int=opt.ints)
+        per: dict[int, list[tuple[np.ndarray, dict[str, Any]]]] = {}
+        for (i, p), s in zip(pieces, stats, strict=True):
+            per.setdefault(i, []).append((p, s))
+        for i in float_idx:
+            c = cols[i]
+            st, x = _merge_piece_stats(per[i])
+            plans[i] = _plan_float_array(c.name, x, st, opt, allow_nullable, why)
+    for i, c in enumerate(cols):
+        if i in plans:
+            continue
+        if c.values is not None and c.dtype.kind == "f" and c.dtype.itemsize == 2 and c.size:
+            st = _float16_stats(c.values)
+            plans[i] = _plan_float_array(c.name, c.values, st, opt, allow_nullable, why)
+        elif c.values is not None and c.dtype.kind in "iu" and c.size:
+            plans[i] = _plan_int_array(c.name, c.values, 0, 0, opt)  # ints=False
+        else:
+            plans[i] = _plan_other_dtype(c.name, c.dtype, c.nbytes, c.size)
+    return [plans[i] for i in range(len(cols))]
+
+
+def _merge_piece_stats(
+    parts: list[tuple[np.ndarray, dict[str, Any]]],
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Merge the stats of one column's 1-D pieces (examples come from the first failing one)."""
+    if len(parts) == 1:
+        return parts[0][1], parts[0][0]
+    st: dict[str, Any] = {
+        "n_nan": sum(s["n_nan"] for _, s in parts),
+        "n_inf": sum(s["n_inf"] for _, s in parts),
+        "min": min(s["min"] for _, s in parts),
+        "max": max(s["max"] for _, s in parts),
+        "done": all(s["done"] for _, s in parts),
+    }
+    x = parts[0][0]
+    for key in ("int", "f32", "f16"):
+        st[f"{key}_ok"] = all(s.get(f"{key}_ok", False) for _, s in parts)
+        st[f"{key}_abs"] = max(s.get(f"{key}_abs", 0.0) for _, s in parts)
+        st[f"{key}_rel"] = max(s.get(f"{key}_rel", 0.0) for _, s in parts)
+        st[f"{key}_bad"] = sum(s.get(f"{key}_bad", 0) for _, s in parts)
+        st[f"{key}_first"] = -1
+        for p, s in parts:
+            if s.get(f"{key}_first", -1) >= 0:
+                st[f"{key}_first"] = s[f"{key}_first"]
+                if key != "int" or not st["int_ok"]:
+                    x = p
+                break
+    return st, x
+
+
+# --------------------------------------------------------------------------------------------
+# conversion
+
+
+def _convert_numpy(values: np.ndarray, plan: _Plan) -> Any:
+    """Apply one plan to a NumPy column; returns an ndarray or a pandas IntegerArray."""
+    if plan.kind == "cast":
+        return values.astype(plan.target)
+    if plan.kind == "nullable":
+        import pandas as pd
+
+        mask = np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            data = values.astype(plan.target)
+        np.putmask(data, mask, 0)
+        return pd.arrays.IntegerArray(data, mask)
+    return values
+
+
+def _parallel_map(fn: Any, items: Sequence[Any]) -> list[Any]:
+    """Run ``fn`` over ``items`` on a few threads (NumPy's casts release the GIL)."""
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    import numba
+
+    with ThreadPoolExecutor(max_workers=max(1, numba.get_num_threads())) as pool:
+        return list(pool.map(fn, items))
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+
+
+def plan_downcast(
+    obj: Any,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    floats: str | Iterable[str | np.dtype] | None = ("float32", "float16"),
+    ints: bool = True,
+    categories: bool = False,
+    strict: bool = False,
+    *,
+    axis: int | None = None,
+    nullable_ints: bool = True,
+    category_max_ratio: float = 0.5,
+) -> DowncastReport:
+    """Decide what :func:`downcast` would do, without converting anything (one read pass).
+
+    Takes the same arguments as :func:`downcast` and returns its :class:`DowncastReport`, with
+    ``converted=False``. Under ``strict=True`` it raises the same error ``downcast`` would.
+    """
+    opt = _check_options(
+        rtol, atol, floats, ints, categories, strict, nullable_ints, category_max_ratio
+    )
+    _, report = _run(obj, opt, axis=axis, convert=False, inplace=False)
+    return report
+
+
+def downcast(
+    obj: Any,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    floats: str | Iterable[str | np.dtype] | None = ("float32", "float16"),
+    ints: bool = True,
+    categories: bool = False,
+    strict: bool = False,
+    *,
+    axis: int | None = None,
+    nullable_ints: bool = True,
+    category_max_ratio: float = 0.5,
+    inplace: bool = False,
+) -> tuple[Any, DowncastReport]:
+    """Shrink each column to the smallest dtype that keeps every value within tolerance.
+
+    A value ``x`` stored as ``y`` is kept when ``|y - x| <= atol + rtol * |x|``; a column is
+    changed only when *all* its values are kept. NaN, +-inf and -0.0 are preserved; integer
+    columns shrink exactly; float columns whose values are all integral become integers (pandas
+    nullable integers when they have NaN), else float32 or float16 when every value fits.
+
+    Parameters
+    ----------
+    obj
+        A NumPy array, pandas DataFrame or Series, polars DataFrame or Series, or torch tensor.
+    rtol, atol
+        Relative and absolute tolerance (finite, >= 0). ``rtol=0, atol=0`` allows exact
+        conversions only.
+    floats
+        Float dtypes that may be used, by name (``"float32"``, ``"float16"``); ``()`` keeps
+        floats as floats unless integral.
+    ints
+        Shrink integer columns and turn integral float columns into integers.
+    categories
+        Store low-cardinality string columns (pandas) as ``category``.
+    strict
+        Raise :class:`LossyDowncastError` instead of keeping a numeric column that no smaller
+        dtype holds within tolerance.
+    axis
+        For a 2-D NumPy array: ``None`` treats the whole array as one column (one dtype);
+        ``0`` decides per column ``a[:, j]`` and ``1`` per row, and the result is then a list of
+        1-D arrays.
+    nullable_ints
+        Integral float columns with NaN become pandas nullable integers (``Int16``...) in pandas
+        input; ``False`` keeps them float (and downcasts them as floats).
+    category_max_ratio
+        A string column becomes ``category`` when distinct values / rows is at most this.
+    inplace
+        pandas DataFrame only: replace the columns of ``obj`` itself (lower peak memory).
+
+    Returns
+    -------
+    (result, DowncastReport)
+        The new object (the input is never modified unless ``inplace=True``; columns left
+        alone are shared, not copied) and the per-column report with the measured errors.
+
+    Raises
+    ------
+    UsageError
+        Bad options (``rtol < 0``, unknown dtype names) or an unsupported object.
+    LossyDowncastError
+        ``strict=True`` and a column could not be shrunk within tolerance.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> small, report = downcast(np.array([1.5, 2.25, -0.0, np.nan]))
+    >>> small.dtype, report.max_abs_error
+    (dtype('float16'), 0.0)
+    """
+    opt = _check_options(
+        rtol, atol, floats, ints, categories, strict, nullable_ints, category_max_ratio
+    )
+    return _run(obj, opt, axis=axis, convert=True, inplace=inplace)
+
+
+def _run(obj: Any, opt: _Options, *, axis: int | None, convert: bool, inplace: bool):
+    if isinstance(obj, np.ndarray):
+        if inplace:
+            raise UsageError(
+                "inplace=True cannot change a NumPy array's dtype",
+                "use the returned array: small, report = downcast(a)",
+            )
+        return _run_numpy(obj, opt, axis, convert)
+    module = type(obj).__module__.split(".")[0]
+    if axis is not None:
+        raise UsageError(
+            f"axis applies to 2-D NumPy arrays only, got {type(obj).__name__}",
+            "drop axis=: DataFrames are always downcast per column",
+        )
+    if module == "pandas":
+        from perfkit.memory import _frames
+
+        return _frames.run_pandas(obj, opt, convert, inplace, _plan_numeric, _finish)
+    if module == "polars":
+        if inplace:
+            raise UsageError("inplace=True is for pandas DataFrames", "use the returned frame")
+        from perfkit.memory import _frames
+
+        return _frames.run_polars(obj, opt, convert, _plan_numeric, _finish)
+    if module == "torch":
+        if inplace:
+            raise UsageError("inplace=True is for pandas DataFrames", "use the returned tensor")
+        from perfkit.memory import _torch
+
+        return _torch.run_torch(obj, opt, convert, _run_numpy, _finish)
+    raise UsageError(
+        f"downcast takes a NumPy array, pandas or polars DataFrame/Series, or torch tensor; "
+        f"got {type(obj).__name__}",
+        "wrap plain sequences with np.asarray(...) first",
+    )
+
+
+def _finish(plans: Sequence[_Plan], opt: _Options, converted: bool, notes=()) -> DowncastReport:
+    """Build the report; under strict, raise for the first column kept for lost values."""
+    if opt.strict:
+        for p in plans:
+            r = p.report
+            if not r.changed and r.reason.startswith("kept:") and _is_lossy_reason(r.reason):
+                raise LossyDowncastError(
+                    f"column {r.name!r} ({r.old_dtype}) cannot be shrunk within tolerance: "
+                    f"{r.reason[len('kept: ') :]}",
+                    "loosen rtol/atol, allow another dtype in floats, or drop strict=True",
+                )
+    return DowncastReport(
+        columns=tuple(p.report for p in plans),
+        rtol=opt.rtol,
+        atol=opt.atol,
+        converted=converted,
+        notes=tuple(notes),
+    )
+
+
+def _is_lossy_reason(reason: str) -> bool:
+    return "values outside" in reason or "integers:" in reason
+
+
+def _run_numpy(a: np.ndarray, opt: _Options, axis: int | None, convert: bool):
+    if axis is not None:
+        if a.ndim != 2:
+            raise UsageError(
+                f"axis= needs a 2-D array, got {a.ndim}-D", "use axis=None for one dtype overall"
+            )
+        if axis not in (0, 1, -1, -2):
+            raise UsageError(f"axis must be 0 or 1 for a 2-D array, got {axis}", "use 0 or 1")
+        axis = axis % 2
+        views = [a[:, j] if axis == 0 else a[j, :] for j in range(a.shape[1 - axis])]
+        names = [f"[:, {j}]" if axis == 0 else f"[{j}, :]" for j in range(len(views))]
+    else:
+        views = [a]
+        names = ["array"]
+    cols = [
+        _Column(
+            name=n,
+            values=v if v.dtype.kind in "iuf" else None,
+            dtype=v.dtype,
+            nbytes=v.nbytes,
+            size=v.size,
+            pieces=_pieces(v) if v.dtype.kind in "iuf" else [],
+        )
+        for n, v in zip(names, views, strict=True)
+    ]
+    plans = _plan_numeric(cols, opt, False, "NumPy has no missing-value integers")
+    report = _finish(plans, opt, converted=convert)
+    if not convert:
+        return None, report
+    pairs = list(zip(views, plans, strict=True))
+    outs = _parallel_map(lambda vp: _convert_numpy(vp[0], vp[1]), pairs)
+    if axis is None:
+        return outs[0], report
+    return outs, report
