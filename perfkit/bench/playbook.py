@@ -169,43 +169,65 @@ class ScaleInPlace:
 
 
 
+def _to_numpy(a: Any) -> np.ndarray:
+    """A NumPy array of ``a`` (a torch tensor on any device, or already an array)."""
+    if isinstance(a, np.ndarray):
+        return a
+    return a.detach().to("cpu").numpy()
+
+
 @case(
     "feature_matrix_dtype",
     "playbook",
     params={"dtype": ["float32", "float16"], "rows": [1_000_000], "cols": [16]},
     quick_params={"dtype": ["float32", "float16"], "rows": [20_000], "cols": [8]},
+    devices=("cpu", "cuda"),
     baseline_label="float64",
     candidate_label="smaller float",
 )
 class FeatureMatrixDtype:
-    """Standardizing a large feature matrix in float64 vs float32/float16: memory and the error."""
+    """Standardizing a large feature matrix in float64 vs float32/float16: memory and the error.
+
+    On CUDA the same code runs on torch tensors (``torch.sub``/``torch.div`` with ``out=``).
+    """
 
     def make_inputs(self, p: dict[str, Any]) -> dict[str, Any]:
         rng = np.random.default_rng(2)
         rows, cols = int(p["rows"]), int(p["cols"])
         raw = rng.normal(loc=50.0, scale=12.0, size=(rows, cols))
-        return {
-            "raw": raw,
-            "mu": raw.mean(axis=0),
-            "sigma": raw.std(axis=0),
-            "w": rng.standard_normal(cols),
-            "dtype": np.dtype(p["dtype"]),
-        }
+        x = {"raw": raw, "mu": raw.mean(axis=0), "sigma": raw.std(axis=0)}
+        if p.get("device", "cpu") == "cuda":
+            import torch
 
-    def baseline(self, x: dict[str, Any]) -> np.ndarray:
-        out = np.subtract(x["raw"], x["mu"])
+            x = {k: torch.from_numpy(v).to("cuda") for k, v in x.items()}
+            x["dtype"] = getattr(torch, p["dtype"])
+            x["lib"] = torch
+        else:
+            x["dtype"] = np.dtype(p["dtype"])
+            x["lib"] = np
+        return x
+
+    def baseline(self, x: dict[str, Any]) -> Any:
+        out = x["raw"] - x["mu"]
         out /= x["sigma"]
         return out
 
-    def candidate(self, x: dict[str, Any]) -> np.ndarray:
-        # Compute in float64 (the ufunc loop follows the inputs) and round once into the smaller
+    def candidate(self, x: dict[str, Any]) -> Any:
+        # Compute in float64 (the loop follows the inputs) and round once into the smaller
         # output buffer: casting the inputs first would add a second, larger rounding error.
-        out = np.empty(x["raw"].shape, dtype=x["dtype"])
-        np.subtract(x["raw"], x["mu"], out=out, casting="same_kind")
-        np.divide(out, x["sigma"], out=out, casting="same_kind")
+        lib = x["lib"]
+        if lib is np:
+            out = np.empty(x["raw"].shape, dtype=x["dtype"])
+            np.subtract(x["raw"], x["mu"], out=out, casting="same_kind")
+            np.divide(out, x["sigma"], out=out, casting="same_kind")
+        else:
+            out = lib.empty(x["raw"].shape, dtype=x["dtype"], device=x["raw"].device)
+            lib.sub(x["raw"], x["mu"], out=out)
+            lib.div(out, x["sigma"], out=out)
         return out
 
-    def check(self, b: np.ndarray, c: np.ndarray) -> Verdict:
+    def check(self, b: Any, c: Any) -> Verdict:
+        b, c = _to_numpy(b), _to_numpy(c)
         # Two roundings (after the subtraction and after the division) of at most eps/2 each.
         rtol = float(2 * np.finfo(c.dtype).eps)
         diff = np.abs(b - c.astype(np.float64))

@@ -64,3 +64,20 @@ def test_scale_in_place_is_bit_identical_and_catches_drift() -> None:
     b = c.baseline(x)
     assert c.check(b, c.candidate(x)).max_abs_error == 0.0
     assert not c.check(b, b + np.float32(0.5)).ok
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_feature_dtype_torch_path_matches_on_cpu_tensors(dtype: str) -> None:
+    """The CUDA form's torch code, exercised on CPU tensors so CI covers it without a GPU."""
+    torch = pytest.importorskip("torch")
+    c = get("feature_matrix_dtype")
+    x = c.make_inputs({"dtype": dtype, "rows": 3000, "cols": 5, "device": "cpu"})
+    t = {k: torch.from_numpy(v) for k, v in x.items() if isinstance(v, np.ndarray)}
+    t.update(lib=torch, dtype=getattr(torch, dtype))
+    out = c.candidate(t)
+    assert out.dtype == getattr(torch, dtype)
+    v = c.check(c.baseline(t), out)
+    assert v.ok, v.detail
+    assert v.figures["storage_ratio"] == pytest.approx(8 / np.dtype(dtype).itemsize)
+    np_v = c.check(c.baseline(x), c.candidate(x))
+    assert v.max_abs_error == pytest.approx(np_v.max_abs_error, rel=0.5)
