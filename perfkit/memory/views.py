@@ -263,7 +263,8 @@ def explain_copy(expr: str, namespace: Mapping[str, Any] | None = None) -> CopyE
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
-        raise UsageError(f"not a Python expression: {expr!r} ({exc.msg})", "pass e.g. 'x[idx]'")
+        msg = f"not a Python expression: {expr!r} ({exc.msg})"
+        raise UsageError(msg, "pass e.g. 'x[idx]'") from None
 
     def ev(node: ast.AST) -> Any:
         return eval(compile(ast.Expression(node), "<explain_copy>", "eval"), ns)  # noqa: S307
