@@ -86,6 +86,9 @@ def commit_info(cwd: str | None = None) -> dict[str, Any]:
         return out.stdout.strip()
 
     commit = git("rev-parse", "HEAD")
+    if not commit and os.environ.get("PERFKIT_COMMIT"):
+        # A copy of the tree without .git (a remote GPU machine): the caller says which commit.
+        return {"id": os.environ["PERFKIT_COMMIT"], "branch": "", "dirty": False, "time": ""}
     return {
         "id": commit,
         "branch": git("rev-parse", "--abbrev-ref", "HEAD") if commit else "",

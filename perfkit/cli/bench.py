@@ -97,6 +97,14 @@ def run(args: argparse.Namespace) -> int:
         what = f"-k {args.pattern!r}" if args.pattern else f"--group {args.group!r}"
         raise UsageError(f"no case matches {what}", "see the cases with 'perfkit bench --list'")
     require_device(args.device)
+    no_form = [c.name for c in cases if args.device not in c.devices]
+    if no_form and len(no_form) < len(cases):
+        # Leave out cases with no form for this device rather than listing them as skipped.
+        cases = [c for c in cases if args.device in c.devices]
+        Console(stderr=True).print(
+            f"{len(no_form)} matching case(s) have no {args.device} form and are left out",
+            markup=False,
+        )
     baseline_run = None
     if args.compare:
         baseline_run = BenchRun.load(args.compare)
