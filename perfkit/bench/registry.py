@@ -73,6 +73,8 @@ def load_all(modules: Iterable[str] | None = None) -> None:
                 if exc.name == mod
                 else f"{exc.name} is not installed"
             )
+        except Exception as exc:  # a broken case module must not take the other cases down
+            _UNAVAILABLE[mod] = f"failed to import: {type(exc).__name__}: {exc}"
     _loaded = True
 
 

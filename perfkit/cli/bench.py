@@ -97,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         what = f"-k {args.pattern!r}" if args.pattern else f"--group {args.group!r}"
         raise UsageError(f"no case matches {what}", "see the cases with 'perfkit bench --list'")
     require_device(args.device)
+    for mod, why in registry.unavailable().items():
+        Console(stderr=True).print(f"cases not loaded from {mod}: {why}", markup=False)
     no_form = [c.name for c in cases if args.device not in c.devices]
     if no_form and len(no_form) < len(cases):
         # Leave out cases with no form for this device rather than listing them as skipped.

@@ -113,3 +113,16 @@ def test_playbook_cases_are_registered() -> None:
         "feature_matrix_dtype",
         "release_temporaries",
     } <= names
+
+
+def test_broken_or_missing_case_modules_are_recorded_not_fatal(tmp_path, monkeypatch) -> None:
+    from perfkit.bench import registry
+
+    (tmp_path / "broken_cases_mod.py").write_text("raise RuntimeError('half-written')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_UNAVAILABLE", {})
+    registry.load_all(["broken_cases_mod", "no_such_cases_mod_xyz"])
+    why = registry.unavailable()
+    assert "RuntimeError: half-written" in why["broken_cases_mod"]
+    assert why["no_such_cases_mod_xyz"] == "case module no_such_cases_mod_xyz not found"
