@@ -1,0 +1,220 @@
+"""``perfkit downcast FILE``: shrink the dtypes of a .npy/.npz/.csv/.parquet file, losing nothing.
+
+Parse -> read the file (never unpickling) -> :func:`perfkit.memory.downcast` -> print the report
+-> write the output atomically. NumPy/pandas are imported inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from perfkit.errors import InputFileError, UsageError
+
+SUFFIXES = (".npy", ".npz", ".csv", ".parquet")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``downcast`` subcommand."""
+    p = subparsers.add_parser(
+        "downcast",
+        help="shrink dtypes of a .npy/.npz/.csv/.parquet file with a no-loss guarantee",
+        description=(
+            "Pick per column the smallest dtype that keeps every value within rtol/atol "
+            "(NaN, inf and -0.0 preserved), print the report and write the result atomically."
+        ),
+    )
+    p.add_argument("file", metavar="FILE", help="input: .npy, .npz, .csv or .parquet")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output file (default: FILE with '.downcast' before the extension); "
+        "a .csv input may be written as .parquet to keep the dtypes",
+    )
+    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (default 1e-6)")
+    p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
+    p.add_argument(
+        "--floats",
+        default="float32,float16",
+        help="smaller float dtypes allowed, comma-separated (default float32,float16; '' for none)",
+    )
+    p.add_argument("--no-ints", action="store_true", help="leave integer dtypes alone")
+    p.add_argument(
+        "--categories", action="store_true", help="store low-cardinality strings as category"
+    )
+    p.add_argument("--dry-run", action="store_true", help="print the report, write nothing")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1, nothing written) if a column cannot be shrunk within tolerance",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run)
+
+
+def _default_out(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.downcast{path.suffix}")
+
+
+def _check_input(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise InputFileError(
+            f"{path}: unsupported file type {suffix or '(no extension)'!r}",
+            f"use one of {', '.join(SUFFIXES)}",
+        )
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file", "check the path")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a directory", "name a file")
+    if not os.access(path, os.R_OK):
+        raise InputFileError(f"{path}: permission denied", "make the file readable")
+    return suffix
+
+
+_INTACT = "check that the file is intact"
+_MAGIC = {".npy": (b"\x93NUMPY", "a NumPy .npy file"), ".npz": (b"PK", "a NumPy .npz (zip) file")}
+
+
+def _read(path: Path, suffix: str) -> Any:
+    import numpy as np
+
+    if suffix in _MAGIC:
+        magic, what = _MAGIC[suffix]
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(len(magic))
+        except OSError as exc:
+            raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}", _INTACT) from None
+        if head != magic:
+            raise InputFileError(f"{path}: not {what}", _INTACT)
+    try:
+        if suffix == ".npy":
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return {name: z[name] for name in z.files}
+        if suffix == ".csv":
+            import pandas as pd
+
+            return pd.read_csv(path)
+        import pandas as pd
+
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            from perfkit.errors import MissingDependencyError
+
+            raise MissingDependencyError("pyarrow", "io", "parquet files") from None
+        return pd.read_parquet(path)
+    except ValueError as exc:
+        text = str(exc)
+        if "allow_pickle" in text or "Object arrays" in text or "Python objects" in text:
+            raise InputFileError(
+                f"{path}: holds a pickled object array, which perfkit never loads",
+                "save a numeric array (np.save without dtype=object)",
+            ) from None
+        raise InputFileError(
+            f"{path}: cannot read: {exc}", "check that the file is intact"
+        ) from None
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputFileError(
+            f"{path}: cannot read: {exc}", "check that the file is intact"
+        ) from None
+    except Exception as exc:  # pandas/pyarrow raise their own error types for corrupt files
+        if type(exc).__module__.split(".")[0] in ("pandas", "pyarrow", "zipfile"):
+            raise InputFileError(
+                f"{path}: cannot read: {type(exc).__name__}: {exc}",
+                "check that the file is intact",
+            ) from None
+        raise
+
+
+def _write(out: Path, data: Any) -> None:
+    import numpy as np
+
+    from perfkit._atomic import atomic_open
+
+    suffix = out.suffix.lower()
+    if suffix == ".npy":
+        with atomic_open(out, "wb") as fh:
+            np.save(fh, data, allow_pickle=False)
+    elif suffix == ".npz":
+        with atomic_open(out, "wb") as fh:
+            np.savez(fh, **data)
+    elif suffix == ".csv":
+        with atomic_open(out, "w", encoding="utf-8", newline="") as fh:
+            data.to_csv(fh, index=False)
+    elif suffix == ".parquet":
+        with atomic_open(out, "wb") as fh:
+            data.to_parquet(fh, index=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, downcast, report, write. Returns the exit code."""
+    path = Path(args.file)
+    suffix = _check_input(path)
+    out = Path(args.out) if args.out else _default_out(path)
+    out_suffix = out.suffix.lower()
+    allowed = {
+        ".npy": (".npy",),
+        ".npz": (".npz",),
+        ".csv": (".csv", ".parquet"),
+        ".parquet": (".parquet", ".csv"),
+    }[suffix]
+    if not args.dry_run and out_suffix not in allowed:
+        raise UsageError(
+            f"--out {out}: a {suffix} input can be written as {' or '.join(allowed)}",
+            f"give --out a {allowed[0]} name",
+        )
+    floats = tuple(f.strip() for f in args.floats.split(",") if f.strip())
+    data = _read(path, suffix)
+
+    from perfkit.memory.downcast import DowncastReport, downcast
+
+    kwargs = dict(
+        rtol=args.rtol,
+        atol=args.atol,
+        floats=floats,
+        ints=not args.no_ints,
+        categories=args.categories,
+        strict=args.strict,
+    )
+    if suffix == ".npz":
+        results: dict[str, Any] = {}
+        columns = []
+        for name, arr in data.items():
+            small, rep = downcast(arr, **kwargs)
+            results[name] = small
+            columns.extend(_rename(c, name) for c in rep.columns)
+        report = DowncastReport(tuple(columns), args.rtol, args.atol, converted=True)
+        converted: Any = results
+    else:
+        converted, report = downcast(data, **kwargs)
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(report.render() + "\n")
+    if args.dry_run:
+        print("dry run: nothing written", file=sys.stderr)
+        return 0
+    _write(out, converted)
+    if suffix in (".csv", ".parquet") and out_suffix == ".csv":
+        print(
+            f"wrote {out} (CSV keeps values, not dtypes: write .parquet to keep them)",
+            file=sys.stderr,
+        )
+    else:
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _rename(col: Any, prefix: str) -> Any:
+    from dataclasses import replace
+
+    name = prefix if col.name == "array" else f"{prefix}{col.name}"
+    return replace(col, name=name)
