@@ -40,17 +40,30 @@ class LoadedRuns:
     skipped: tuple[tuple[Path, str], ...]
 
 
-def load_runs(paths: Iterable[str | os.PathLike[str]]) -> LoadedRuns:
-    """Load every ``*.json`` results file under the given files/folders, skipping bad ones."""
+def load_runs(
+    paths: Iterable[str | os.PathLike[str]], known_cases: set[str] | None = None
+) -> LoadedRuns:
+    """Load every ``*.json`` results file under the given files/folders, skipping bad ones.
+
+    With ``known_cases``, a file none of whose cases perfkit knows (another case set, or cases
+    since renamed) is skipped too, with that reason.
+    """
     files: list[Path] = []
     for p in map(Path, paths):
         files.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
     runs, skipped = [], []
     for f in files:
         try:
-            runs.append((f, BenchRun.load(f)))
+            run = BenchRun.load(f)
         except SchemaError as exc:
             skipped.append((f, str(exc)))
+            continue
+        names = {r.case for r in run.results}
+        if known_cases is not None and not names & known_cases:
+            shown = ", ".join(sorted(names)[:3]) or "no cases at all"
+            skipped.append((f, f"{f} is from another case set: none of its cases ({shown}) exist"))
+            continue
+        runs.append((f, run))
     runs.sort(key=lambda fr: fr[1].datetime)
     return LoadedRuns(tuple(runs), tuple(skipped))
 
@@ -282,7 +295,9 @@ def write_dashboard(
     for p in map(Path, results):
         if not p.exists():
             raise UsageError(f"results path {p} does not exist", "run 'perfkit bench' first")
-    loaded = load_runs(results)
+    from perfkit.bench import registry
+
+    loaded = load_runs(results, known_cases={c.name for c in registry.all_cases()})
     out_path = Path(out)
     links = []
     asv = out_path.parent / "asv" / "index.html"

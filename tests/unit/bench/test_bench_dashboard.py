@@ -15,7 +15,7 @@ from perfkit.errors import UsageError
 HOSTILE = "<script>alert('x')</script>"
 
 
-def _run(when: str, device: str, speed: float, name: str = "c1") -> BenchRun:
+def _run(when: str, device: str, speed: float, name: str = "small_sequence_literal") -> BenchRun:
     r = CaseResult(
         case=name, id=f"{name}[n=1]", group="playbook", params={"n": 1}, device=device,
         status="passed", baseline=Timing((speed,) * 5, 1, 4_000_000),
@@ -84,3 +84,13 @@ def test_empty_folder_builds_a_page_saying_so(tmp_path: Path) -> None:
 def test_missing_results_path_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         write_dashboard([tmp_path / "nope"], tmp_path / "index.html")
+
+
+def test_files_from_another_case_set_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    d = tmp_path / "bench"
+    _run("2026-01-01T00:00:00Z", "cpu", 2.0, name="mine").save(d / "mine.json")
+    _run("2026-01-01T00:00:00Z", "cpu", 2.0, name="theirs").save(d / "theirs.json")
+    loaded = load_runs([d], known_cases={"mine"})
+    assert [p.name for p, _ in loaded.runs] == ["mine.json"]
+    (path, why), = loaded.skipped
+    assert path.name == "theirs.json" and "another case set" in why and "theirs" in why
