@@ -1,0 +1,412 @@
+"""``perfkit.indicators.compute``: many indicators for a whole panel of instruments in one call.
+
+The panel comes in one of three shapes and the results come back in the same shape and labels:
+
+* a dict of 2-D arrays, one per price field, each ``(n_bars, n_instruments)`` (time-major;
+  a 1-D array is one instrument) -> a dict of output name -> array of the same shape;
+* a dict of wide DataFrames (index = time, columns = instruments), or a single wide frame
+  taken as ``close`` -> a dict of output name -> wide DataFrame;
+* a long DataFrame with ``instrument`` and ``time`` columns and one column per field ->
+  the same frame (same rows, same order) with one column per output added.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from perfkit.errors import UsageError
+from perfkit.indicators import parallel
+from perfkit.indicators.specs import IndicatorSpec, parse_specs
+
+FIELDS = ("open", "high", "low", "close", "volume")
+NAN_MODES = ("propagate", "restart")
+
+
+@dataclass(frozen=True)
+class ComputeInfo:
+    """What ``compute`` did: the backend (and why), the split, the size and the time taken."""
+
+    backend: str
+    reason: str
+    n_jobs: int
+    batch_size: int
+    n_batches: int
+    n_bars: int
+    n_instruments: int
+    outputs: tuple[str, ...]
+    wall_s: float
+    extra: Mapping[str, Any]
+
+
+@dataclass
+class _Panel:
+    fields: dict[str, np.ndarray]
+    kind: str  # "arrays", "array1d", "wide", "long"
+    index: Any = None
+    columns: Any = None
+    long_frame: Any = None
+    long_pos: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _as_float(name: str, values: Any) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype == object or arr.dtype.kind in "USVOMm":
+        raise UsageError(
+            f"field {name!r} has non-numeric dtype {arr.dtype}",
+            "convert prices to numbers first (e.g. pd.to_numeric)",
+        )
+    if arr.dtype.kind == "b":
+        raise UsageError(f"field {name!r} is boolean, not prices", "pass numeric price arrays")
+    if arr.dtype.kind not in "iuf":
+        raise UsageError(f"field {name!r} has unsupported dtype {arr.dtype}", "pass float arrays")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _check_values(fields: dict[str, np.ndarray]) -> None:
+    for name, arr in fields.items():
+        if arr.size and not np.isfinite(arr[~np.isnan(arr)]).all():
+            pos = np.argwhere(np.isinf(arr))[0]
+            raise UsageError(
+                f"field {name!r} holds an infinite value at bar {pos[0]}, instrument {pos[1]}",
+                "replace inf with NaN (a gap) or a real price",
+            )
+
+
+def _from_arrays(panel: Mapping[str, Any]) -> _Panel:
+    fields: dict[str, np.ndarray] = {}
+    one_d = None
+    for key, values in panel.items():
+        name = str(key).lower()
+        arr = _as_float(name, values)
+        if arr.ndim == 1:
+            arr = arr.reshape(-1, 1)
+            one_d = True if one_d is None else one_d
+        elif arr.ndim == 2:
+            one_d = False if one_d is None else one_d
+        else:
+            raise UsageError(
+                f"field {name!r} has {arr.ndim} dimensions",
+                "pass 2-D arrays shaped (n_bars, n_instruments) or 1-D series",
+            )
+        fields[name] = np.ascontiguousarray(arr)
+    shapes = {k: v.shape for k, v in fields.items()}
+    if len(set(shapes.values())) > 1:
+        raise UsageError(
+            f"fields have mismatched shapes: {shapes}",
+            "every field must be (n_bars, n_instruments) with the same sizes",
+        )
+    return _Panel(fields, "array1d" if one_d else "arrays")
+
+
+def _from_wide(frames: Mapping[str, Any]) -> _Panel:
+    import pandas as pd
+
+    first = None
+    fields: dict[str, np.ndarray] = {}
+    for key, df in frames.items():
+        name = str(key).lower()
+        if not isinstance(df, pd.DataFrame):
+            raise UsageError(f"field {name!r} is a {type(df).__name__}, not a DataFrame")
+        if first is None:
+            first = df
+            if df.index.has_duplicates:
+                dup = df.index[df.index.duplicated()][0]
+                raise UsageError(
+                    f"wide frame {name!r} has duplicated timestamps (first: {dup})",
+                    "drop or aggregate duplicated bars",
+                )
+            if not df.index.is_monotonic_increasing:
+                raise UsageError(
+                    f"wide frame {name!r} has unsorted timestamps",
+                    "sort it first: df.sort_index()",
+                )
+        elif not (df.index.equals(first.index) and df.columns.equals(first.columns)):
+            raise UsageError(
+                f"wide frame {name!r} does not share the index and columns of the others",
+                "align the frames (df.reindex_like) before computing",
+            )
+        non_numeric = [c for c, dt in df.dtypes.items() if dt.kind not in "iuf"]
+        if non_numeric:
+            raise UsageError(
+                f"field {name!r} has non-numeric columns: {non_numeric[:5]}",
+                "convert prices to numbers first (e.g. pd.to_numeric)",
+            )
+        fields[name] = _as_float(name, df.to_numpy(dtype=np.float64, na_value=np.nan))
+    return _Panel(fields, "wide", index=first.index, columns=first.columns)
+
+
+def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
+    for col in (instrument_col, time_col):
+        if col not in df.columns:
+            raise UsageError(
+                f"long frame has no {col!r} column (columns: {list(df.columns)[:10]})",
+                "name the columns instrument/time or pass instrument_col=/time_col=",
+            )
+    dup = df.duplicated([instrument_col, time_col])
+    if dup.any():
+        row = df.loc[dup, [instrument_col, time_col]].iloc[0]
+        raise UsageError(
+            f"duplicated (instrument, time) row: ({row[instrument_col]!r}, {row[time_col]!r})",
+            "drop or aggregate duplicated bars before computing",
+        )
+    present = [c for c in df.columns if str(c).lower() in FIELDS]
+    if not present:
+        raise UsageError(
+            "long frame has no price columns", f"add some of: {', '.join(FIELDS)} columns"
+        )
+    # Rows may come in any order: each instrument's bars are put in time order here, and the
+    # results go back to the input's row order.
+    inst_codes, instruments = _factorize(df[instrument_col])
+    time_codes, times = _factorize(df[time_col], sort=True)
+    n_bars, n_inst = len(times), len(instruments)
+    fields: dict[str, np.ndarray] = {}
+    for col in present:
+        name = str(col).lower()
+        vals = _as_float(name, df[col].to_numpy(dtype=float, na_value=np.nan))
+        arr = np.full((n_bars, n_inst), np.nan)
+        arr[time_codes, inst_codes] = vals
+        fields[name] = arr
+    return _Panel(
+        fields,
+        "long",
+        index=times,
+        columns=instruments,
+        long_frame=df,
+        long_pos=(time_codes, inst_codes),
+    )
+
+
+def _factorize(series: Any, sort: bool = False) -> tuple[np.ndarray, Any]:
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, sort=sort)
+    if (codes < 0).any():
+        raise UsageError(
+            f"column {series.name!r} has missing values", "every row needs an instrument and time"
+        )
+    return codes, uniques
+
+
+def _normalize(panel: Any, instrument_col: str, time_col: str) -> _Panel:
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        pd = None
+    if pd is not None and isinstance(panel, pd.DataFrame):
+        if instrument_col in panel.columns and time_col in panel.columns:
+            return _from_long(panel, instrument_col, time_col)
+        return _from_wide({"close": panel})
+    if isinstance(panel, np.ndarray):
+        return _from_arrays({"close": panel})
+    if not isinstance(panel, Mapping):
+        raise UsageError(
+            f"panel must be a dict of arrays or DataFrames, or a DataFrame; got "
+            f"{type(panel).__name__}",
+            "pass {'close': array, ...}",
+        )
+    if not panel:
+        raise UsageError("the panel is empty (no fields)", "pass at least a 'close' field")
+    values = list(panel.values())
+    if pd is not None and all(isinstance(v, pd.DataFrame) for v in values):
+        return _from_wide(panel)
+    if pd is not None and any(isinstance(v, pd.DataFrame) for v in values):
+        raise UsageError("mix of DataFrames and arrays in the panel", "pass one kind")
+    return _from_arrays(panel)
+
+
+def _progress_bar(total: int, enabled: bool) -> tuple[Any, Any]:
+    if not enabled:
+        return None, lambda n: None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("indicators"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} instruments"),
+        TimeElapsedColumn(),
+        transient=True,
+    )
+    task = bar.add_task("indicators", total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
+def compute(
+    panel: Any,
+    specs: str | IndicatorSpec | Iterable[str | IndicatorSpec],
+    *,
+    n_jobs: int | None = None,
+    backend: str = "auto",
+    batch_size: int | None = None,
+    scheduler: Any = None,
+    nan: str = "propagate",
+    progress: bool | None = None,
+    instrument_col: str = "instrument",
+    time_col: str = "time",
+    return_info: bool = False,
+) -> Any:
+    """Compute indicators for every instrument of a panel, in parallel, TA-Lib-exact.
+
+    Parameters
+    ----------
+    panel
+        A dict of ``(n_bars, n_instruments)`` arrays (``close``, ``high``, ``low``,
+        ``volume``, ``open``), a dict of wide DataFrames, a wide DataFrame (close), or a long
+        DataFrame with ``instrument``/``time`` columns. Ints are converted to float64.
+    specs
+        ``"sma:20,rsi:14,macd:12,26,9"``, a list of such strings, or :class:`IndicatorSpec`.
+    n_jobs
+        Workers (default: the cores this process may use).
+    backend
+        ``"auto"``, ``"serial"``, ``"threads"``, ``"loky"``, ``"numba"`` or ``"dask"``.
+    batch_size
+        Instruments per task (default: about four batches per worker).
+    scheduler
+        For ``dask``: ``"tcp://host:8786"`` or a ``distributed.Client``; giving one makes
+        ``auto`` pick dask.
+    nan
+        ``"propagate"`` (TA-Lib's rules: leading NaNs skipped, a gap propagates) or
+        ``"restart"`` (each run of valid bars is a fresh series: outputs resume one lookback
+        after a gap).
+    progress
+        Show a progress bar (default: when stderr is a terminal and the panel is large).
+    return_info
+        Also return a :class:`ComputeInfo` (backend chosen and why, sizes, time).
+
+    Returns
+    -------
+    The results in the panel's shape (see the module docstring); with ``return_info``, a
+    ``(results, info)`` pair.
+
+    Raises
+    ------
+    UsageError
+        Malformed specs, unknown backend, empty panel, mismatched shapes, non-numeric or
+        infinite prices, a missing field an indicator needs, duplicated (instrument, time) rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> close = 100 + np.cumsum(np.random.default_rng(0).normal(size=(500, 3)), axis=0)
+    >>> out = compute({"close": close}, "sma:20,rsi:14", backend="serial")
+    >>> sorted(out), out["sma_20"].shape
+    (['rsi_14', 'sma_20'], (500, 3))
+    """
+    started = time.perf_counter()
+    spec_list = parse_specs(specs)
+    if backend not in parallel.BACKENDS:
+        raise UsageError(
+            f"unknown backend {backend!r}", f"use one of: {', '.join(parallel.BACKENDS)}"
+        )
+    if nan not in NAN_MODES:
+        raise UsageError(f"unknown nan mode {nan!r}", "use nan='propagate' or nan='restart'")
+    if n_jobs is None:
+        n_jobs = parallel.cpu_count()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
+        raise UsageError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
+    if n_jobs < 0:
+        n_jobs = max(1, parallel.cpu_count() + 1 + int(n_jobs))
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+    pan = _normalize(panel, instrument_col, time_col)
+    if "close" not in pan.fields:
+        raise UsageError(
+            f"the panel has no 'close' field (fields: {sorted(pan.fields)})",
+            "name the closing prices 'close'",
+        )
+    for spec in spec_list:
+        missing = [f for f in spec.fields if f not in pan.fields]
+        if missing:
+            raise UsageError(
+                f"{spec} needs {', '.join(spec.fields)}; the panel lacks {', '.join(missing)}",
+                "add those fields to the panel or drop the indicator",
+            )
+    n_bars, n_inst = pan.fields["close"].shape
+    if n_bars == 0 or n_inst == 0:
+        raise UsageError(
+            f"the panel is empty ({n_bars} bars x {n_inst} instruments)", "pass some prices"
+        )
+    _check_values(pan.fields)
+    needed = {f for spec in spec_list for f in spec.fields}
+    fields = {k: v for k, v in pan.fields.items() if k in needed}
+
+    reason = "asked for"
+    if backend == "auto":
+        backend, reason = parallel.choose_backend(n_bars, n_inst, len(spec_list), n_jobs, scheduler)
+    restart = nan == "restart"
+    if backend == "numba" and restart:
+        backend, reason = "threads", "nan='restart' runs lane by lane: threads instead of prange"
+    names = [name for spec in spec_list for name in spec.outputs]
+    outputs = {name: np.empty((n_bars, n_inst)) for name in names}
+    job = parallel.Job(fields=fields, specs=spec_list, outputs=outputs, restart=restart)
+    ranges = parallel.batches(n_inst, n_jobs if backend != "serial" else 1, batch_size)
+    if backend == "serial" and batch_size is None:
+        ranges = [(0, n_inst)]
+    if progress is None:
+        progress = sys.stderr.isatty() and n_bars * n_inst * len(spec_list) > 50_000_000
+    bar, advance = _progress_bar(n_inst, bool(progress))
+    extra: dict[str, Any] = {}
+    with bar if bar is not None else _nullcontext():
+        if backend == "serial":
+            parallel.run_serial(job, ranges, advance)
+        elif backend == "threads":
+            parallel.run_threads(job, ranges, n_jobs, advance)
+        elif backend == "loky":
+            parallel.run_loky(job, ranges, n_jobs, advance)
+        elif backend == "numba":
+            parallel.run_numba(job, n_jobs, advance)
+            ranges = [(0, n_inst)]
+        else:
+            extra = parallel.run_dask(job, ranges, scheduler, advance)
+
+    result = _shape_results(pan, outputs)
+    if not return_info:
+        return result
+    info = ComputeInfo(
+        backend=backend,
+        reason=reason,
+        n_jobs=n_jobs if backend != "serial" else 1,
+        batch_size=max(b - a for a, b in ranges),
+        n_batches=len(ranges),
+        n_bars=n_bars,
+        n_instruments=n_inst,
+        outputs=tuple(names),
+        wall_s=time.perf_counter() - started,
+        extra=extra,
+    )
+    return result, info
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _shape_results(pan: _Panel, outputs: dict[str, np.ndarray]) -> Any:
+    if pan.kind == "arrays":
+        return outputs
+    if pan.kind == "array1d":
+        return {k: v[:, 0] for k, v in outputs.items()}
+    import pandas as pd
+
+    if pan.kind == "wide":
+        return {
+            k: pd.DataFrame(v, index=pan.index, columns=pan.columns, copy=False)
+            for k, v in outputs.items()
+        }
+    frame = pan.long_frame.copy()
+    t_codes, j_codes = pan.long_pos
+    for k, v in outputs.items():
+        frame[k] = v[t_codes, j_codes]
+    return frame

@@ -1,0 +1,374 @@
+"""Fan a panel out over cores or a cluster: batches of instruments, one task per batch.
+
+Backends (one small protocol: ``run(job) -> None``, writing into ``job.outputs``):
+
+``serial``
+    one thread; the kernels walk the panel in cache-sized tiles of instruments.
+``threads``
+    joblib's threading backend. The kernels are ``nogil``, so threads run them truly in
+    parallel, reading the shared input arrays and writing disjoint column ranges of the shared
+    outputs: nothing is pickled or copied.
+``loky``
+    joblib's process pool. Inputs and outputs live in memory-mapped files (in ``/dev/shm``
+    when available) that every worker maps: large arrays are never pickled. Still pays the
+    dump of the inputs and the worker start, so it only wins for non-``nogil`` work.
+``numba``
+    one ``prange`` loop over tiles per indicator, in this process (numba's thread pool).
+``dask``
+    the same batches as tasks on a ``dask.distributed`` cluster through joblib's dask
+    backend; each task receives only its batch's columns and returns its outputs.
+
+``auto`` picks from the panel size and core count (:func:`choose_backend`); the rules are
+the ones measured by ``python -m perfkit.indicators.benchmark`` (see reports/indicators.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from perfkit.errors import MissingDependencyError, PerfkitError, UsageError
+from perfkit.indicators import kernels as K
+from perfkit.indicators.specs import IndicatorSpec
+
+BACKENDS = ("auto", "serial", "threads", "loky", "numba", "dask")
+
+#: Instruments per kernel call: 256 lanes x 8 bytes = 2 KiB per row, so a window of rows
+#: (and the per-lane state) stays in L1/L2 while the inner loop is long enough to vectorize.
+TILE = 256
+
+#: Below this many cells (bars x instruments x indicators) a parallel backend costs more in
+#: task overhead than it saves: measured ~0.3 ms of joblib overhead per call on this machine.
+SERIAL_BELOW_CELLS = 2_000_000
+
+
+@dataclass
+class Job:
+    """One compute call: C-contiguous time-major inputs and preallocated outputs.
+
+    ``fields`` maps a price field to a ``(n_bars, n_instruments)`` float64 array; ``outputs``
+    maps each output column name to an array of the same shape.
+    """
+
+    fields: dict[str, np.ndarray]
+    specs: Sequence[IndicatorSpec]
+    outputs: dict[str, np.ndarray]
+    restart: bool = False
+    tile: int = TILE
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return next(iter(self.fields.values())).shape
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ran: the backend, why it was chosen, and how the panel was split."""
+
+    backend: str
+    reason: str
+    n_jobs: int
+    batch_size: int
+    n_batches: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def choose_backend(
+    n_bars: int, n_instruments: int, n_specs: int, n_jobs: int, scheduler: Any = None
+) -> tuple[str, str]:
+    """The backend ``auto`` picks, and the reason in words.
+
+    Rules (measured on the 2-core benchmark machine, see reports/indicators.md):
+
+    * a scheduler or Client given -> ``dask`` (the user asked for the cluster);
+    * one core, one instrument, or fewer than ``SERIAL_BELOW_CELLS`` cells -> ``serial``
+      (task overhead exceeds the kernel time);
+    * otherwise ``threads``: the kernels release the GIL, so threads share the arrays with no
+      copy. ``loky`` is never chosen for these kernels: it must dump the inputs to memory-mapped
+      files and start processes, and was 2-5x slower than serial on the 2000 x 5000 panel.
+    """
+    if scheduler is not None:
+        return "dask", "a dask scheduler was given"
+    cells = n_bars * n_instruments * max(n_specs, 1)
+    if n_jobs <= 1:
+        return "serial", "one core available"
+    if n_instruments < 2:
+        return "serial", "one instrument: nothing to split"
+    if cells < SERIAL_BELOW_CELLS:
+        return "serial", f"small panel ({cells:,} cells < {SERIAL_BELOW_CELLS:,})"
+    return "threads", f"{cells:,} cells on {n_jobs} cores: nogil kernels share memory in threads"
+
+
+def batches(n_instruments: int, n_jobs: int, batch_size: int | None) -> list[tuple[int, int]]:
+    """Split instruments into contiguous column ranges (a few per worker, not one each)."""
+    if batch_size is None:
+        # ~4 batches per worker balances load without per-task overhead dominating
+        batch_size = max(1, -(-n_instruments // max(1, 4 * n_jobs)))
+        if batch_size > TILE:
+            batch_size = -(-batch_size // TILE) * TILE  # whole tiles
+    if batch_size < 1:
+        raise UsageError(f"batch_size must be a positive integer, got {batch_size}")
+    return [(a, min(a + batch_size, n_instruments)) for a in range(0, n_instruments, batch_size)]
+
+
+# ------------------------------------------------------------------------------------------
+# the work of one batch (runs in this process, a thread, a loky worker or a dask worker)
+# ------------------------------------------------------------------------------------------
+def _arrays_for(spec: IndicatorSpec, fields: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    c = fields["close"]
+    if spec.inputs == "hlc":
+        return c, fields["high"], fields["low"], c
+    if spec.inputs == "cv":
+        return c, c, c, fields["volume"]
+    return c, c, c, c
+
+
+def _valid_rows(spec: IndicatorSpec, fields: dict[str, np.ndarray], j: int) -> np.ndarray:
+    ok = ~np.isnan(fields["close"][:, j])
+    for name in spec.fields:
+        if name != "close":
+            ok &= ~np.isnan(fields[name][:, j])
+    return ok
+
+
+def compute_batch(
+    fields: dict[str, np.ndarray],
+    outputs: dict[str, np.ndarray],
+    specs: Sequence[IndicatorSpec],
+    a: int,
+    b: int,
+    restart: bool = False,
+    tile: int = TILE,
+) -> None:
+    """Compute every spec for instruments ``[a, b)``, writing into ``outputs`` in place."""
+    n_bars = fields["close"].shape[0]
+    for spec in specs:
+        kern = K.KERNELS[spec.kernel_id]
+        c, h, lo, v = _arrays_for(spec, fields)
+        outs = [outputs[name] for name in spec.outputs]
+        o1, o2, o3 = (outs + [outs[0], outs[0]])[:3]
+        p1, p2, p3 = spec.kernel_params()
+        if not restart:
+            for ta in range(a, b, tile):
+                kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, ta, min(ta + tile, b), 0, n_bars)
+            continue
+        # nan="restart": every run of valid bars of each instrument is a fresh series
+        for j in range(a, b):
+            ok = _valid_rows(spec, fields, j)
+            for o in outs:
+                o[~ok, j] = np.nan
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
+            for r0, r1 in zip(edges[::2], edges[1::2], strict=True):
+                kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, j, j + 1, int(r0), int(r1))
+
+
+def _batch_task(
+    fields: dict[str, np.ndarray], specs: Sequence[IndicatorSpec], restart: bool, tile: int
+) -> dict[str, np.ndarray]:
+    """A self-contained task (dask): compute a batch's own columns and return the outputs."""
+    fields = {k: np.ascontiguousarray(v) for k, v in fields.items()}
+    shape = fields["close"].shape
+    outputs = {name: np.empty(shape) for spec in specs for name in spec.outputs}
+    compute_batch(fields, outputs, specs, 0, shape[1], restart, tile)
+    return outputs
+
+
+def _mapped_task(
+    fields: dict[str, np.ndarray],
+    outputs: dict[str, np.ndarray],
+    specs: Sequence[IndicatorSpec],
+    a: int,
+    b: int,
+    restart: bool,
+    tile: int,
+) -> int:
+    """A loky task: inputs and outputs are memory-mapped files shared with the parent."""
+    fields = {k: np.asarray(v) for k, v in fields.items()}
+    outputs = {k: np.asarray(v) for k, v in outputs.items()}
+    compute_batch(fields, outputs, specs, a, b, restart, tile)
+    return b - a
+
+
+# ------------------------------------------------------------------------------------------
+# backends
+# ------------------------------------------------------------------------------------------
+Progress = Callable[[int], None]
+
+
+def run_serial(job: Job, ranges: list[tuple[int, int]], progress: Progress) -> None:
+    for a, b in ranges:
+        compute_batch(job.fields, job.outputs, job.specs, a, b, job.restart, job.tile)
+        progress(b - a)
+
+
+def run_threads(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Progress) -> None:
+    from joblib import Parallel, delayed
+
+    def task(a: int, b: int) -> int:
+        compute_batch(job.fields, job.outputs, job.specs, a, b, job.restart, job.tile)
+        return b - a
+
+    par = Parallel(n_jobs=n_jobs, backend="threading", return_as="generator_unordered")
+    for done in par(delayed(task)(a, b) for a, b in ranges):
+        progress(done)
+
+
+@contextlib.contextmanager
+def _shared_folder() -> Iterator[str]:
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    folder = tempfile.mkdtemp(prefix="perfkit-indicators-", dir=base)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_loky(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Progress) -> None:
+    from joblib import Parallel, delayed
+
+    with _shared_folder() as folder:
+        mapped_in: dict[str, np.ndarray] = {}
+        for name, arr in job.fields.items():
+            mm = np.lib.format.open_memmap(
+                os.path.join(folder, f"in-{name}.npy"), "w+", arr.dtype, arr.shape
+            )
+            mm[...] = arr
+            mm.flush()
+            mapped_in[name] = np.load(os.path.join(folder, f"in-{name}.npy"), mmap_mode="r")
+        mapped_out = {
+            name: np.lib.format.open_memmap(
+                os.path.join(folder, f"out-{i}.npy"), "w+", np.float64, arr.shape
+            )
+            for i, (name, arr) in enumerate(job.outputs.items())
+        }
+        par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+        tasks = (
+            delayed(_mapped_task)(mapped_in, mapped_out, job.specs, a, b, job.restart, job.tile)
+            for a, b in ranges
+        )
+        for done in par(tasks):
+            progress(done)
+        for name, mm in mapped_out.items():
+            job.outputs[name][...] = mm
+        del mapped_out, mapped_in
+
+
+def run_numba(job: Job, n_jobs: int, progress: Progress) -> None:
+    import numba
+
+    n_bars, n_inst = job.shape
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        for spec in job.specs:
+            par = K.PARALLEL[spec.kernel_id]
+            c, h, lo, v = _arrays_for(spec, job.fields)
+            outs = [job.outputs[name] for name in spec.outputs]
+            o1, o2, o3 = (outs + [outs[0], outs[0]])[:3]
+            p1, p2, p3 = spec.kernel_params()
+            par(c, h, lo, v, o1, o2, o3, p1, p2, p3, job.tile)
+        progress(n_inst)
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _dask_client(scheduler: Any) -> tuple[Any, bool]:
+    try:
+        from distributed import Client, get_client
+    except ImportError:
+        raise MissingDependencyError("distributed", "dist", "backend='dask'") from None
+    if scheduler is None:
+        try:
+            return get_client(), False
+        except ValueError:
+            raise UsageError(
+                "backend='dask' needs a cluster, and no dask Client is active",
+                "pass scheduler='tcp://host:8786' or a distributed.Client",
+            ) from None
+    if isinstance(scheduler, str):
+        try:
+            return Client(scheduler, timeout=10, set_as_default=False), True
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(
+                f"cannot reach the dask scheduler at {scheduler}: {exc}",
+                "check the address (tcp://host:port) and that the scheduler is running",
+            ) from None
+    return scheduler, False
+
+
+def run_dask(
+    job: Job, ranges: list[tuple[int, int]], scheduler: Any, progress: Progress
+) -> dict[str, Any]:
+    """Run the batches on a dask.distributed cluster via joblib's dask backend.
+
+    A worker that dies mid-run makes the scheduler re-run its tasks elsewhere (dask's
+    ``allowed-failures`` retries); when retries run out the error is raised here as a
+    :class:`PerfkitError`. Every batch's result is checked before assembly, so a partial
+    result is never returned.
+    """
+    from joblib import Parallel, delayed, parallel_config
+
+    client, owned = _dask_client(scheduler)
+    try:
+        info = client.scheduler_info()
+        n_workers = len(info.get("workers", {}))
+        if n_workers == 0:
+            client.wait_for_workers(1, timeout=30)
+        results: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+
+        def batch_fields(a: int, b: int) -> dict[str, np.ndarray]:
+            return {k: np.ascontiguousarray(v[:, a:b]) for k, v in job.fields.items()}
+
+        try:
+            with parallel_config(backend="dask", client=client):
+                par = Parallel(n_jobs=-1, return_as="generator")
+                outs = par(
+                    delayed(_batch_task)(batch_fields(a, b), job.specs, job.restart, job.tile)
+                    for a, b in ranges
+                )
+                for (a, b), out in zip(ranges, outs, strict=True):
+                    results[(a, b)] = out
+                    progress(b - a)
+        except Exception as exc:
+            if isinstance(exc, PerfkitError):
+                raise
+            name = type(exc).__name__
+            raise PerfkitError(
+                f"the dask cluster failed while computing indicators ({name}: {exc}); "
+                f"{len(results)} of {len(ranges)} batches had finished, nothing was returned",
+                "check the workers' logs and memory limits, then run again",
+            ) from exc
+        n_bars = job.shape[0]
+        for (a, b), out in results.items():
+            for name, arr in job.outputs.items():
+                got = out.get(name)
+                if got is None or got.shape != (n_bars, b - a):
+                    raise PerfkitError(
+                        f"dask batch {a}:{b} came back without a complete {name!r} output",
+                        "the cluster returned a partial result; run again",
+                    )
+                arr[:, a:b] = got
+        if len(results) != len(ranges):
+            raise PerfkitError(
+                f"only {len(results)} of {len(ranges)} dask batches came back",
+                "the cluster returned a partial result; run again",
+            )
+        return {"dask_workers": n_workers, "dask_scheduler": info.get("address", "")}
+    finally:
+        if owned:
+            client.close()
