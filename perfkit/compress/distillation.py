@@ -1,0 +1,294 @@
+"""``distill``: train a student on a teacher's softened outputs and hidden states.
+
+Each loss term is its own function so it can be tested on tiny tensors with known values:
+:func:`kl_term` (KL(teacher || student) on temperature-softened outputs, scaled by T^2 so its
+gradients keep their size as T changes, Hinton et al. 2015), :func:`hidden_term` (MSE between last
+hidden states, through a learned projection when widths differ), :func:`ce_term` (labels), and
+for sentence-embedding models :func:`cosine_term` and :func:`similarity_kl_term` (the same
+softened-output idea applied to the in-batch similarity matrix).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from perfkit.errors import MissingDependencyError, UsageError
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+except ImportError as exc:  # pragma: no cover
+    raise MissingDependencyError("torch", "ml", "distillation") from exc
+
+
+def _check_temperature(temperature: float) -> None:
+    if not temperature > 0:
+        raise UsageError(
+            f"temperature must be > 0, got {temperature}",
+            "use T >= 1 to soften outputs (2 to 4 is typical)",
+        )
+
+
+def kl_term(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """KL(teacher || student) of temperature-softened distributions, times T^2, batch mean."""
+    _check_temperature(temperature)
+    t = float(temperature)
+    return (
+        F.kl_div(
+            F.log_softmax(student_logits / t, dim=-1),
+            F.log_softmax(teacher_logits / t, dim=-1),
+            log_target=True,
+            reduction="batchmean",
+        )
+        * t
+        * t
+    )
+
+
+def hidden_term(
+    student_hidden: torch.Tensor,
+    teacher_hidden: torch.Tensor,
+    projection: nn.Module | None = None,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Mean squared error between last hidden states (student projected to the teacher's width).
+
+    ``mask`` (batch, seq) restricts the mean to real tokens.
+    """
+    s = projection(student_hidden) if projection is not None else student_hidden
+    if s.shape != teacher_hidden.shape:
+        raise UsageError(
+            f"student hidden {tuple(s.shape)} and teacher hidden {tuple(teacher_hidden.shape)} "
+            "differ",
+            "pass a projection (distill adds one automatically when widths differ)",
+        )
+    err = (s - teacher_hidden) ** 2
+    if mask is not None and err.dim() == 3:
+        m = mask.unsqueeze(-1).to(err.dtype)
+        return (err * m).sum() / (m.sum() * err.shape[-1]).clamp(min=1.0)
+    return err.mean()
+
+
+def ce_term(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the student's logits on true labels."""
+    return F.cross_entropy(logits, labels)
+
+
+def cosine_term(student_emb: torch.Tensor, teacher_emb: torch.Tensor) -> torch.Tensor:
+    """Mean (1 - cosine) between student and teacher embeddings: 0 when they point alike."""
+    return (1.0 - F.cosine_similarity(student_emb, teacher_emb, dim=-1)).mean()
+
+
+def similarity_kl_term(
+    student_emb: torch.Tensor, teacher_emb: torch.Tensor, temperature: float = 0.05
+) -> torch.Tensor:
+    """KL between softened in-batch cosine-similarity rows of teacher and student, times T^2.
+
+    The embedding form of :func:`kl_term`: each sentence's similarities to the others in the
+    batch play the role of class logits, so the student learns the teacher's neighbourhoods.
+    """
+    _check_temperature(temperature)
+    s = F.normalize(student_emb, dim=-1)
+    t = F.normalize(teacher_emb, dim=-1)
+    return kl_term(s @ s.T, t @ t.T, temperature)
+
+
+@dataclass
+class DistillResult:
+    """The trained student (eval mode) and one log row per optimizer step."""
+
+    student: Any
+    log: list[dict[str, float]] = field(default_factory=list)
+    projection: Any = None
+
+    @property
+    def losses(self) -> list[float]:
+        return [row["loss"] for row in self.log]
+
+
+class _LastHidden:
+    """Forward hook on the last layer of a model's layer stack: captures its output."""
+
+    def __init__(self, model: Any, layers_path: str | None) -> None:
+        from perfkit.compress.students import find_layers
+
+        _, layers = find_layers(model, layers_path)
+        self.value: torch.Tensor | None = None
+        self.handle = layers[-1].register_forward_hook(self._hook)
+
+    def _hook(self, module: Any, args: Any, output: Any) -> None:
+        self.value = output[0] if isinstance(output, tuple) else output
+
+    def close(self) -> None:
+        self.handle.remove()
+
+
+def _batches(
+    arrays: dict[str, np.ndarray], batch_size: int, gen: torch.Generator
+) -> Iterator[dict[str, torch.Tensor]]:
+    n = len(next(iter(arrays.values())))
+    while True:
+        perm = torch.randperm(n, generator=gen).numpy()
+        for i in range(0, n - (n % batch_size if n > batch_size else 0), batch_size):
+            idx = perm[i : i + batch_size]
+            yield {k: torch.as_tensor(v[idx]) for k, v in arrays.items()}
+
+
+def distill(
+    teacher: Any,
+    student: Any,
+    data: Mapping[str, np.ndarray],
+    *,
+    temperature: float = 2.0,
+    alpha_kl: float = 1.0,
+    beta_hidden: float = 1.0,
+    gamma_ce: float = 0.0,
+    alpha_cos: float = 1.0,
+    epochs: int | None = None,
+    steps: int | None = None,
+    lr: float = 5e-5,
+    batch_size: int = 32,
+    seed: int = 0,
+    layers_path: str | None = None,
+    progress: bool = False,
+) -> DistillResult:
+    """Train ``student`` to imitate ``teacher`` on ``data``; deterministic under ``seed``.
+
+    Classifiers (``task == "classification"``): ``alpha_kl * kl_term + beta_hidden *
+    hidden_term + gamma_ce * ce_term``. Sentence embedders: ``alpha_kl * similarity_kl_term +
+    alpha_cos * cosine_term + beta_hidden * hidden_term``. Hidden states are the outputs of each
+    model's last layer (a learned linear projection is added when widths differ).
+
+    Parameters
+    ----------
+    teacher, student
+        Torch modules with the same inputs and output shape (perfkit's model contract).
+    data
+        Named input arrays, plus ``"labels"`` when ``gamma_ce > 0``.
+    temperature
+        Softening temperature T > 0 (for embedders, divided by 20 for the similarity rows,
+        whose cosines live in [-1, 1]).
+    epochs, steps
+        How long to train: give one (default one epoch).
+    lr, batch_size, seed
+        Adam learning rate, batch size, and the seed of batching, dropout and projection init.
+    progress
+        Show a rich progress bar with the loss terms.
+
+    Returns
+    -------
+    DistillResult
+        ``student`` (eval mode, trained in place) and ``log``: loss and each term per step.
+
+    Raises
+    ------
+    UsageError
+        T <= 0, no training length, empty data, labels missing for ``gamma_ce``, all weights 0.
+    """
+    from perfkit.compress.models import input_names
+
+    _check_temperature(temperature)
+    if epochs is not None and steps is not None:
+        raise UsageError("give epochs or steps, not both", "e.g. steps=300")
+    if (epochs is not None and epochs <= 0) or (steps is not None and steps <= 0):
+        raise UsageError("epochs/steps must be positive", "e.g. steps=300")
+    if lr <= 0 or batch_size <= 0:
+        raise UsageError("lr and batch_size must be positive", "e.g. lr=5e-5, batch_size=32")
+    names = input_names(student)
+    if input_names(teacher) != names:
+        raise UsageError(
+            f"teacher takes {list(input_names(teacher))} but student takes {list(names)}",
+            "distil between models with the same inputs",
+        )
+    missing = [n for n in names if n not in data]
+    if missing:
+        raise UsageError(f"data lacks inputs {missing}", f"pass arrays for {list(names)}")
+    arrays = {n: np.asarray(data[n]) for n in names}
+    n = len(arrays[names[0]])
+    if n == 0:
+        raise UsageError("the distillation data set is empty", "pass at least one sample")
+    task = getattr(teacher, "task", "classification")
+    if gamma_ce > 0:
+        if "labels" not in data:
+            raise UsageError("gamma_ce > 0 needs labels", "pass data['labels'] or gamma_ce=0")
+        arrays["labels"] = np.asarray(data["labels"]).astype(np.int64)
+    if task == "embedding":
+        weights = (alpha_kl, alpha_cos, beta_hidden)
+    else:
+        weights = (alpha_kl, beta_hidden, gamma_ce)
+    if not any(w > 0 for w in weights):
+        raise UsageError("every loss weight is 0", "set alpha_kl, beta_hidden or gamma_ce > 0")
+    total = steps if steps is not None else (epochs or 1) * max(1, -(-n // batch_size))
+
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    teacher.eval()
+    student.train()
+    t_hook = _LastHidden(teacher, layers_path) if beta_hidden > 0 else None
+    s_hook = _LastHidden(student, layers_path) if beta_hidden > 0 else None
+    projection = None
+    params = list(student.parameters())
+    log: list[dict[str, float]] = []
+    bar_cm: Any = contextlib.nullcontext()
+    if progress:
+        from rich.progress import Progress
+
+        bar_cm = Progress(transient=True)
+    try:
+        with bar_cm as bar:
+            task_id = bar.add_task("distilling", total=total) if progress else None
+            opt = None
+            for step, batch in zip(
+                range(total), _batches(arrays, min(batch_size, n), gen), strict=False
+            ):
+                inputs = [batch[k] for k in names]
+                with torch.no_grad():
+                    t_out = teacher(*inputs)
+                    t_hidden = t_hook.value if t_hook else None
+                s_out = student(*inputs)
+                s_hidden = s_hook.value if s_hook else None
+                if projection is None and s_hidden is not None and t_hidden is not None:
+                    if s_hidden.shape[-1] != t_hidden.shape[-1]:
+                        projection = nn.Linear(s_hidden.shape[-1], t_hidden.shape[-1])
+                        params += list(projection.parameters())
+                if opt is None:
+                    opt = torch.optim.Adam(params, lr=lr)
+                terms: dict[str, torch.Tensor] = {}
+                if task == "embedding":
+                    if alpha_kl > 0:
+                        terms["kl"] = alpha_kl * similarity_kl_term(s_out, t_out, temperature / 20)
+                    if alpha_cos > 0:
+                        terms["cos"] = alpha_cos * cosine_term(s_out, t_out)
+                else:
+                    if alpha_kl > 0:
+                        terms["kl"] = alpha_kl * kl_term(s_out, t_out, temperature)
+                    if gamma_ce > 0:
+                        terms["ce"] = gamma_ce * ce_term(s_out, batch["labels"])
+                if beta_hidden > 0 and s_hidden is not None and t_hidden is not None:
+                    mask = batch.get("attention_mask")
+                    terms["hidden"] = beta_hidden * hidden_term(
+                        s_hidden, t_hidden, projection, mask
+                    )
+                loss = sum(terms.values())
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                row = {"step": float(step), "loss": float(loss.detach())}
+                row.update({k: float(v.detach()) for k, v in terms.items()})
+                log.append(row)
+                if progress:
+                    shown = " ".join(f"{k}={v:.4f}" for k, v in row.items() if k != "step")
+                    bar.update(task_id, advance=1, description=f"distilling {shown}")
+    finally:
+        for hook in (t_hook, s_hook):
+            if hook is not None:
+                hook.close()
+    return DistillResult(student.eval(), log, projection)

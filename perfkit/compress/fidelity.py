@@ -1,0 +1,239 @@
+"""Fidelity: how far a compressed model's outputs are from the reference's, and targets for it.
+
+:func:`fidelity_figures` measures (cosine of outputs, top-1 agreement, accuracy, max abs error);
+:class:`Fidelity` states a target; :func:`fit_to_target` keeps the most sensitive layers in float
+until a quantized model meets the target on held-out inputs, and says which and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from perfkit.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """A fidelity target: every given bound must hold.
+
+    Parameters
+    ----------
+    cosine
+        Minimum mean cosine similarity between candidate and reference outputs (per sample).
+    agreement
+        Minimum top-1 agreement: same argmax class (classifiers) or same nearest neighbour
+        (embeddings).
+    max_abs_error
+        Maximum absolute difference of any output value.
+    """
+
+    cosine: float | None = None
+    agreement: float | None = None
+    max_abs_error: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("cosine", "agreement"):
+            value = getattr(self, name)
+            if value is not None and not -1.0 <= value <= 1.0:
+                raise UsageError(
+                    f"Fidelity({name}={value}) is out of range", "use a value in [0, 1]"
+                )
+        if self.cosine is None and self.agreement is None and self.max_abs_error is None:
+            raise UsageError("Fidelity() names no bound", "e.g. Fidelity(cosine=0.99)")
+
+    def misses(self, figures: Mapping[str, Any]) -> list[str]:
+        """The bounds ``figures`` fail, each as a short phrase (empty when the target is met)."""
+        out = []
+        if self.cosine is not None and figures["cosine"] < self.cosine:
+            out.append(f"cosine {figures['cosine']:.4f} < {self.cosine}")
+        if self.agreement is not None and figures["agreement"] < self.agreement:
+            out.append(f"agreement {figures['agreement']:.4f} < {self.agreement}")
+        if self.max_abs_error is not None and figures["max_abs_error"] > self.max_abs_error:
+            out.append(f"max abs error {figures['max_abs_error']:.4g} > {self.max_abs_error}")
+        return out
+
+    def met_by(self, figures: Mapping[str, Any]) -> bool:
+        """True when ``figures`` (from :func:`fidelity_figures`) meet every bound."""
+        return not self.misses(figures)
+
+
+def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each sample (row, flattened) of ``a`` with the same row of ``b``."""
+    a = np.asarray(a, np.float64).reshape(len(a), -1)
+    b = np.asarray(b, np.float64).reshape(len(b), -1)
+    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    both_zero = (na == 0) & (nb == 0)
+    cos = (a * b).sum(1) / np.maximum(na * nb, 1e-300)
+    cos[both_zero] = 1.0
+    return np.clip(cos, -1.0, 1.0)
+
+
+def nearest_neighbours(emb: np.ndarray) -> np.ndarray:
+    """Index of each row's most cosine-similar other row (self excluded)."""
+    e = np.asarray(emb, np.float64).reshape(len(emb), -1)
+    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-300)
+    sim = e @ e.T
+    np.fill_diagonal(sim, -np.inf)
+    return sim.argmax(1)
+
+
+def fidelity_figures(
+    reference: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    task: str = "embedding",
+    labels: np.ndarray | None = None,
+) -> dict[str, float | None]:
+    """Measure how closely ``candidate`` outputs follow ``reference`` outputs.
+
+    Parameters
+    ----------
+    reference, candidate
+        Outputs of the two models on the same inputs, first axis = samples.
+    task
+        ``"classification"``: agreement = same argmax; ``"embedding"``: agreement = same nearest
+        neighbour among the other samples (top-1 retrieval agreement).
+    labels
+        True labels; adds ``accuracy`` (classification only).
+
+    Returns
+    -------
+    dict
+        ``cosine`` (mean over samples), ``cosine_min``, ``agreement``, ``max_abs_error``,
+        ``accuracy`` (or None).
+    """
+    ref, cand = np.asarray(reference), np.asarray(candidate)
+    if ref.shape != cand.shape:
+        raise UsageError(
+            f"outputs differ in shape: reference {ref.shape}, candidate {cand.shape}",
+            "compare models with the same output",
+        )
+    if len(ref) == 0:
+        raise UsageError("no samples to compare", "pass at least one input")
+    cos = row_cosines(ref, cand)
+    if task == "classification":
+        agreement = float((ref.argmax(-1) == cand.argmax(-1)).mean())
+    elif task == "embedding":
+        agreement = (
+            float((nearest_neighbours(ref) == nearest_neighbours(cand)).mean())
+            if len(ref) > 1
+            else 1.0
+        )
+    else:
+        raise UsageError(f"unknown task {task!r}", "use 'classification' or 'embedding'")
+    accuracy = None
+    if labels is not None and task == "classification":
+        accuracy = float((cand.argmax(-1) == np.asarray(labels)).mean())
+    return {
+        "cosine": float(cos.mean()),
+        "cosine_min": float(cos.min()),
+        "agreement": agreement,
+        "max_abs_error": float(np.abs(ref.astype(np.float64) - cand).max()),
+        "accuracy": accuracy,
+    }
+
+
+@dataclass(frozen=True)
+class FallbackReport:
+    """What fidelity-targeted quantization did: which layers stayed float, and why."""
+
+    target: Fidelity
+    met: bool
+    before: dict[str, Any]
+    after: dict[str, Any]
+    sensitivity: dict[str, float]
+    kept_float: tuple[str, ...]
+    builds: int
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": {k: v for k, v in asdict(self.target).items() if v is not None},
+            "met": self.met,
+            "before": self.before,
+            "after": self.after,
+            "kept_float": list(self.kept_float),
+            "sensitivity": {k: round(v, 6) for k, v in self.sensitivity.items()},
+            "builds": self.builds,
+            "reason": self.reason,
+        }
+
+
+def _reference_outputs(model: Any, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        from perfkit.compress.models import predict
+
+        return predict(model, inputs)
+    return np.asarray(model(inputs))
+
+
+def _task(model: Any) -> str:
+    return getattr(model, "task", "embedding")
+
+
+def fit_to_target(
+    engine: Any,
+    prepared: Any,
+    layers: Sequence[str],
+    model: Any,
+    held_out: Mapping[str, np.ndarray],
+    target: Fidelity,
+) -> Any:
+    """Quantize ``layers`` but keep the most sensitive ones in float until ``target`` holds.
+
+    Sensitivity of a layer = the fidelity lost when it alone is quantized (1 - cosine, plus the
+    agreement lost): cheap to measure because the engine's ``prepare`` already did the export
+    and calibration. Layers are then returned to float in decreasing sensitivity until the
+    target holds on ``held_out``. The result carries a :class:`FallbackReport` as ``fallback``.
+    """
+    if not isinstance(target, Fidelity):
+        raise UsageError(
+            f"target must be a Fidelity, got {type(target).__name__}",
+            "target=Fidelity(cosine=0.99)",
+        )
+    task = _task(model)
+    ref = _reference_outputs(model, held_out)
+    builds = 0
+
+    def measure(chosen: Sequence[str]) -> tuple[Any, dict[str, Any]]:
+        nonlocal builds
+        builds += 1
+        q = engine.build(prepared, chosen)
+        return q, fidelity_figures(ref, q(held_out), task=task)
+
+    q, before = measure(layers)
+    if target.met_by(before):
+        q.fallback = FallbackReport(
+            target, True, before, before, {}, (), builds, "met with every layer quantized"
+        )
+        return q
+    sensitivity: dict[str, float] = {}
+    for name in layers:
+        _, figs = measure([name])
+        sensitivity[name] = (1.0 - figs["cosine"]) + (1.0 - figs["agreement"])
+    order = sorted(layers, key=lambda n: -sensitivity[n])
+    # Return layers to float in growing steps (1, 2, 3, 4, 6, 8, 12, ...): close to the smallest
+    # sufficient set, with O(log n) builds instead of n.
+    k, after = 0, before
+    while k < len(order):
+        k = k + 1 if k < 4 else min(len(order), int(k * 1.5))
+        keep = set(order[:k])
+        q, after = measure([n for n in layers if n not in keep])
+        if target.met_by(after):
+            break
+    met = target.met_by(after)
+    kept = tuple(order[:k])
+    reason = (
+        f"{', '.join(target.misses(before))} with every layer int8; the {len(kept)} most "
+        f"sensitive layers stay float"
+        + ("" if met else f" and still {', '.join(target.misses(after))}")
+    )
+    q.fallback = FallbackReport(target, met, before, after, sensitivity, kept, builds, reason)
+    return q
