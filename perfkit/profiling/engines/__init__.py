@@ -1,0 +1,1 @@
+"""Profiler engines: one adapter module per engine behind :class:`~.base.Engine`."""

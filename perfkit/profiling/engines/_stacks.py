@@ -1,0 +1,198 @@
+"""Turn aggregated stack samples into the call tree, the function table and hot lines."""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from perfkit.profiling._source import is_internal, is_user_code, source_line
+from perfkit.profiling.model import FrameNode, FunctionStat, HotLine, ThreadTree
+
+#: Deeper call paths are folded into their ancestor at this depth (keeps JSON and HTML bounded).
+MAX_DEPTH = 256
+#: Call-tree nodes under this share of their thread's time are folded into their parent's self
+#: time, so a long run does not produce a tree of thousands of one-sample leaves.
+MIN_NODE_SHARE = 0.0005
+
+
+@dataclass
+class _Node:
+    code: types.CodeType | None
+    name: str
+    wall: float = 0.0
+    self_wall: float = 0.0
+    cpu: float = 0.0
+    self_cpu: float = 0.0
+    samples: int = 0
+    children: dict[int, _Node] = field(default_factory=dict)
+
+
+def qualname(code: types.CodeType) -> str:
+    """The qualified name of a code object (``Class.method``), ``<module>`` for module code."""
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def module_names() -> dict[str, str]:
+    """Real file path -> importable module name, for every loaded module with a file."""
+    out: dict[str, str] = {}
+    for name, mod in list(sys.modules.items()):
+        path = getattr(mod, "__file__", None)
+        if isinstance(path, str):
+            out.setdefault(os.path.realpath(path), name)
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if isinstance(main_file, str):
+        out[os.path.realpath(main_file)] = "__main__"
+    return out
+
+
+def module_of(filename: str, names: Mapping[str, str]) -> str:
+    if filename == "<string>":
+        return "__main__"
+    if filename.startswith("<"):
+        return ""
+    return names.get(os.path.realpath(filename), "")
+
+
+def build(
+    stacks: Mapping[tuple[int, tuple[tuple[int, int], ...]], list[float]],
+    codes: Mapping[int, types.CodeType],
+    thread_names: Mapping[int, str],
+    base_depth: Mapping[int, int] | None = None,
+) -> tuple[list[ThreadTree], list[FunctionStat], list[HotLine]]:
+    """Aggregate ``(thread, leaf-first stack) -> [wall_s, cpu_s, samples]`` into the model.
+
+    perfkit's own frames are removed from every stack; for a thread listed in ``base_depth``
+    the outermost frames (the code around a ``with perfkit.profile()`` block) are removed too.
+    """
+    base_depth = base_depth or {}
+    roots: dict[int, _Node] = {}
+    func_self: dict[int, list[float]] = {}
+    func_total: dict[int, list[float]] = {}
+    line_self: dict[tuple[int, int], list[float]] = {}
+    line_total: dict[tuple[int, int], list[float]] = {}
+    for (tid, leaf_first), (wall, cpu, n) in stacks.items():
+        frames = list(reversed(leaf_first))
+        # Everything up to the deepest perfkit frame is perfkit's launcher and runner (or the
+        # caller of a profiled function): the program's frames start after it.
+        for i in range(len(frames) - 1, -1, -1):
+            if is_internal(codes[frames[i][0]].co_filename):
+                frames = frames[i + 1 :]
+                break
+        cut = base_depth.get(tid, 0)
+        if cut:
+            frames = frames[cut:]
+        if not frames:
+            continue
+        root = roots.get(tid)
+        if root is None:
+            root = roots[tid] = _Node(None, thread_names.get(tid, f"thread {tid}"))
+        node = root
+        node.wall += wall
+        node.cpu += cpu
+        node.samples += int(n)
+        for depth, (cid, _line) in enumerate(frames):
+            if depth >= MAX_DEPTH:
+                break
+            child = node.children.get(cid)
+            if child is None:
+                child = node.children[cid] = _Node(codes[cid], qualname(codes[cid]))
+            child.wall += wall
+            child.cpu += cpu
+            child.samples += int(n)
+            node = child
+        node.self_wall += wall
+        node.self_cpu += cpu
+        leaf = frames[-1]
+        _add(func_self, leaf[0], wall, cpu, n)
+        _add(line_self, leaf, wall, cpu, n)
+        for cid in {cid for cid, _ in frames}:
+            _add(func_total, cid, wall, cpu, n)
+        for fr in set(frames):
+            _add(line_total, fr, wall, cpu, n)
+
+    threads = [
+        ThreadTree(tid, root.name, _freeze(root, root.wall * MIN_NODE_SHARE))
+        for tid, root in sorted(roots.items(), key=lambda kv: -kv[1].wall)
+    ]
+    names = module_names()
+    functions = []
+    for cid, (twall, tcpu, tn) in func_total.items():
+        code = codes[cid]
+        swall, scpu, _sn = func_self.get(cid, [0.0, 0.0, 0])
+        functions.append(
+            FunctionStat(
+                function=qualname(code),
+                file=code.co_filename,
+                line=code.co_firstlineno,
+                self_s=swall,
+                total_s=twall,
+                self_cpu_s=scpu,
+                total_cpu_s=tcpu,
+                samples=int(tn),
+                module=module_of(code.co_filename, names),
+                user_code=is_user_code(code.co_filename),
+            )
+        )
+    functions.sort(key=lambda f: -f.self_s)
+    hot = []
+    for (cid, line), (twall, _tcpu, tn) in line_total.items():
+        code = codes[cid]
+        swall = line_self.get((cid, line), [0.0])[0]
+        hot.append(
+            HotLine(
+                file=code.co_filename,
+                line=line,
+                function=qualname(code),
+                self_s=swall,
+                total_s=twall,
+                source=source_line(code.co_filename, line),
+                samples=int(tn),
+            )
+        )
+    hot.sort(key=lambda h: (-h.self_s, -h.total_s))
+    return threads, functions, hot
+
+
+def _add(table: dict, key: object, wall: float, cpu: float, n: float) -> None:
+    row = table.get(key)
+    if row is None:
+        table[key] = [wall, cpu, n]
+    else:
+        row[0] += wall
+        row[1] += cpu
+        row[2] += n
+
+
+def _freeze(node: _Node, min_wall: float) -> FrameNode:
+    kept: list[FrameNode] = []
+    folded_wall = folded_cpu = 0.0
+    for child in sorted(node.children.values(), key=lambda c: -c.wall):
+        if child.wall < min_wall:
+            folded_wall += child.wall
+            folded_cpu += child.cpu
+            continue
+        kept.append(_freeze(child, min_wall))
+    code = node.code
+    return FrameNode(
+        function=node.name,
+        file=code.co_filename if code else "",
+        line=code.co_firstlineno if code else 0,
+        wall_s=node.wall,
+        self_wall_s=node.self_wall + folded_wall,
+        cpu_s=node.cpu,
+        self_cpu_s=node.self_cpu + folded_cpu,
+        samples=node.samples,
+        children=tuple(kept),
+    )
+
+
+def thread_names() -> dict[int, str]:
+    """Thread ident -> name for the live threads (``MainThread`` included)."""
+    import threading
+
+    return {t.ident: t.name for t in threading.enumerate() if t.ident is not None}
+

@@ -1,0 +1,95 @@
+"""The renderer protocol and registry for profiles: a :class:`Profile` in, text or bytes out.
+
+A renderer has a ``name``, a ``file_name`` (what it is saved as in a profile folder) and
+``render(profile) -> str | bytes``; it reads the model and never measures. Renderers are named
+as ``"module:Class"`` strings and imported on first use, so a terminal-only run does not import
+the HTML renderer.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+
+from perfkit.errors import UsageError
+
+if TYPE_CHECKING:
+    from perfkit.profiling.model import Profile
+
+#: Format name -> "module:Class".
+RENDERERS: dict[str, str] = {
+    "terminal": "perfkit.render.terminal:TerminalRenderer",
+    "html": "perfkit.render.html:HtmlRenderer",
+    "json": "perfkit.render.json_out:JsonRenderer",
+    "speedscope": "perfkit.render.speedscope:SpeedscopeRenderer",
+    "pstats": "perfkit.render.pstats_out:PstatsRenderer",
+}
+#: What ``perfkit profile`` writes when ``--format`` is not given (pstats joins under tracing).
+DEFAULT_FORMATS = ("terminal", "html", "json", "speedscope")
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """Turns a Profile into one output."""
+
+    name: ClassVar[str]
+    file_name: ClassVar[str]
+
+    def render(self, profile: Profile) -> str | bytes:
+        """The rendered output."""
+
+
+def get_renderer(name: str) -> Renderer:
+    """An instance of the renderer registered as ``name``; unknown names list the valid ones."""
+    try:
+        spec = RENDERERS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(RENDERERS), n=2)
+        more = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageError(
+            f"unknown format {name!r}{more}", f"use one of: {', '.join(RENDERERS)}"
+        ) from None
+    module, _, cls = spec.partition(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+def parse_formats(text: str | None, tracing: bool = False) -> tuple[str, ...]:
+    """``--format a,b`` → a validated tuple (``all`` = every format); default per mode."""
+    if not text:
+        return DEFAULT_FORMATS + (("pstats",) if tracing else ())
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    if "all" in names:
+        return tuple(RENDERERS)
+    for n in names:
+        if n not in RENDERERS:
+            get_renderer(n)  # raises the UsageError listing the valid formats
+    return tuple(dict.fromkeys(names))
+
+
+def write_outputs(
+    profile: Profile, out_dir: str | os.PathLike[str], formats: Iterable[str]
+) -> dict[str, Path]:
+    """Render ``profile`` in every file format of ``formats`` into ``out_dir`` (atomically).
+
+    The terminal format is not a file and is skipped here. Returns format -> path written.
+    """
+    from perfkit._atomic import atomic_write_bytes, atomic_write_text
+
+    out = Path(out_dir)
+    written: dict[str, Path] = {}
+    for name in formats:
+        if name == "terminal":
+            continue
+        renderer = get_renderer(name)
+        data = renderer.render(profile)
+        path = out / renderer.file_name
+        if isinstance(data, bytes):
+            atomic_write_bytes(path, data)
+        else:
+            atomic_write_text(path, data)
+        written[name] = path
+    return written
