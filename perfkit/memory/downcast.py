@@ -433,7 +433,11 @@ def _plan_float_array(
     options = [o for o in options if o[0] < nbytes]
     if options:
         options.sort(key=lambda o: (o[0], o[1]))
-        return options[0][2]
+        best = options[0][2]
+        if rejected:
+            why = f"{best.report.reason} (not smaller: {'; '.join(rejected)})"
+            best = replace(best, report=replace(best.report, reason=why))
+        return best
     if not rejected:
         rejected.append("no smaller dtype was requested")
     return _Plan(replace(base, reason="kept: " + "; ".join(rejected)), "keep")
@@ -479,12 +483,29 @@ def _tasks(lengths: Sequence[int], threads: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
+def _typed_list(arrays: Sequence[np.ndarray]) -> Any:
+    """A numba typed List of contiguous read-only 1-D arrays of one dtype.
+
+    Every array goes in as read-only (a writable one converts for free), so the kernel is
+    compiled once per dtype (float64, float32), not once per combination of flags and layouts:
+    the cold-cache compile stays a few seconds.
+    """
+    from numba import types
+    from numba.np.numpy_support import from_dtype
+    from numba.typed import List
+
+    item = types.Array(from_dtype(arrays[0].dtype), 1, "C", readonly=True)
+    out = List.empty_list(item)
+    for a in arrays:
+        out.append(a)
+    return out
+
+
 def _scan_floats(
     arrays: Sequence[np.ndarray], opt: _Options, want_int: bool
 ) -> list[dict[str, Any]]:
     """Scan float32/float64 1-D arrays (any layout) and merge the per-chunk stats per array."""
     import numba
-    from numba.typed import List
 
     from perfkit.memory import _scan as S
 
@@ -492,7 +513,10 @@ def _scan_floats(
     results: list[dict[str, Any] | None] = [None] * len(arrays)
     groups: dict[Any, list[int]] = {}
     for i, a in enumerate(arrays):
-        groups.setdefault(numba.typeof(a), []).append(i)
+        if a.flags.c_contiguous:
+            groups.setdefault(a.dtype, []).append(i)
+        else:
+            results[i] = _scan_strided(a, opt, want_int)
     f32_wanted = any(dt == np.float32 for dt in opt.floats)
     f16_wanted = any(dt == np.float16 for dt in opt.floats)
     for members in groups.values():
@@ -504,7 +528,7 @@ def _scan_floats(
         alive[:, S.C_F16] = f16_wanted
         stats = np.full((len(tasks), S.N_FLOAT_STATS), np.nan)
         if len(tasks):
-            S.scan_float(List(cols), tasks, opt.rtol, opt.atol, alive, stats)
+            S.scan_float(_typed_list(cols), tasks, opt.rtol, opt.atol, alive, stats)
             if np.isnan(stats[:, S.F_DONE]).any():
                 raise RuntimeError("the numba scan skipped chunks; please report this bug")
         for k, i in enumerate(members):
@@ -537,28 +561,37 @@ def _scan_floats(
     return [r for r in results if r is not None]
 
 
+#: Scratch size for strided columns: they are scanned through a contiguous buffer this long.
+_STRIDED_CHUNK = 1 << 20
+
+
+def _scan_strided(a: np.ndarray, opt: _Options, want_int: bool) -> dict[str, Any]:
+    """Scan a non-contiguous column through a bounded contiguous buffer (no full copy)."""
+    parts = []
+    stopped = False
+    for start in range(0, a.size, _STRIDED_CHUNK):
+        piece = np.ascontiguousarray(a[start : start + _STRIDED_CHUNK])
+        st = _scan_floats([piece], opt, want_int)[0]
+        for key in ("int_first", "f32_first", "f16_first"):
+            if st.get(key, -1) >= 0:
+                st[key] += start
+        parts.append((a, st))
+        if not st["int_ok"] and not st["f32_ok"] and not st["f16_ok"]:
+            stopped = start + _STRIDED_CHUNK < a.size
+            break  # every candidate failed already
+    merged, _ = _merge_piece_stats(parts)
+    merged["done"] = merged["done"] and not stopped
+    return merged
+
+
 def _scan_ints(arrays: Sequence[np.ndarray]) -> list[tuple[int, int]]:
-    """(min, max) of non-empty integer 1-D arrays, exactly (Python ints)."""
-    import numba
-    from numba.typed import List
+    """(min, max) of non-empty integer 1-D arrays, exactly (Python ints).
 
-    from perfkit.memory import _scan as S
-
-    threads = numba.get_num_threads()
-    out: list[tuple[int, int] | None] = [None] * len(arrays)
-    groups: dict[Any, list[int]] = {}
-    for i, a in enumerate(arrays):
-        groups.setdefault(numba.typeof(a), []).append(i)
-    for members in groups.values():
-        cols = [arrays[i] for i in members]
-        tasks = _tasks([c.size for c in cols], threads)
-        mins = np.empty(len(tasks), dtype=cols[0].dtype)
-        maxs = np.empty(len(tasks), dtype=cols[0].dtype)
-        S.scan_int(List(cols), tasks, mins, maxs)
-        for k, i in enumerate(members):
-            sel = tasks[:, 0] == k
-            out[i] = (int(mins[sel].min()), int(maxs[sel].max()))
-    return [r for r in out if r is not None]
+    NumPy's integer min/max are already SIMD and memory-bound, and release the GIL, so columns
+    run in parallel on threads; a numba kernel would add one compile per integer dtype and
+    layout for no speed.
+    """
+    return _parallel_map(lambda a: (int(a.min()), int(a.max())), list(arrays))
 
 
 def _float16_stats(x: np.ndarray) -> dict[str, Any]:
