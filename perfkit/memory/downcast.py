@@ -431,6 +431,10 @@ def _plan_float_array(
                 f"{dt.name}: {some} values outside {tol}, e.g. {_example(x, first, dt)}"
             )
     options = [o for o in options if o[0] < nbytes]
+    if any(o[2].kind == "nullable" for o in options):
+        # Integer columns with missing values become nullable ints even where float16 would be
+        # a byte smaller: they are integers, and stay exact whatever their range.
+        options = [o for o in options if o[2].kind == "nullable"]
     if options:
         options.sort(key=lambda o: (o[0], o[1]))
         best = options[0][2]
@@ -685,8 +689,10 @@ def _plan_numeric(cols: Sequence[_Column], opt: _Options, allow_nullable: bool, 
             plans[i] = _plan_float_array(c.name, c.values, st, opt, allow_nullable, why)
         elif c.values is not None and c.dtype.kind in "iu" and c.size:
             plans[i] = _plan_int_array(c.name, c.values, 0, 0, opt)  # ints=False
-        else:
+        elif isinstance(c.dtype, np.dtype):
             plans[i] = _plan_other_dtype(c.name, c.dtype, c.nbytes, c.size)
+        else:  # a pandas/polars dtype: the front end plans it
+            plans[i] = _keep(c.name, c.dtype, c.nbytes, "kept")
     return [plans[i] for i in range(len(cols))]
 
 

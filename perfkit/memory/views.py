@@ -577,9 +577,7 @@ class no_copy:  # noqa: N801 - used as ``with perfkit.no_copy():``, a verb like 
             return None
         if self.action == "warn":
             for r in records:
-                warnings.warn_explicit(
-                    f"no_copy: {r}", CopyWarning, r.filename, r.lineno, module=None
-                )
+                warnings.warn_explicit(f"no_copy: {r}", CopyWarning, r.filename, r.lineno)
         elif self.action == "raise":
             lines = "; ".join(str(r) for r in records[:5])
             more = f" (+{len(records) - 5} more)" if len(records) > 5 else ""
