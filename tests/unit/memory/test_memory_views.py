@@ -89,7 +89,8 @@ def test_sliding_windows_bad_input(args, match):
 def test_explain_copy_notes():
     x = np.arange(24.0)
     idx = np.array([1, 2, 3])
-    fancy = explain_copy("x[idx]")
+    fancy = explain_copy("x[idx]")  # names come from this frame
+    assert idx.size == 3
     assert fancy.is_copy and fancy.result_bytes == 24
     assert any("fancy" in n for n in fancy.notes)
     sl = explain_copy("x[2:10].reshape(2, 4)")
