@@ -24,6 +24,9 @@ HOT_FUNCTION_SHARE = 0.10
 MIN_HINT_BYTES = 4 * 1024 * 1024
 #: float32 "holds" a float64 array when the round trip's relative error stays within this.
 FLOAT32_RTOL = 1e-6
+#: A function is CPU-bound when its CPU time is at least this share of its wall time (low on
+#: purpose: on a busy machine a CPU-bound thread still waits for a core; sleeping code is ~0).
+CPU_BOUND = 0.3
 #: A loop dominates a function when its lines take at least this share of the function's time.
 LOOP_DOMINANCE = 0.5
 
@@ -48,10 +51,10 @@ def find_hints(profile: Profile) -> list[Hint]:
     hints: list[Hint] = []
     for rule in RULES:
         hints.extend(rule(profile))
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[tuple[str, str, int, str]] = set()
     unique = []
     for h in hints:
-        key = (h.rule, h.file, h.line)
+        key = (h.rule, h.file, h.line, h.title)
         if key not in seen:
             seen.add(key)
             unique.append(h)
@@ -257,7 +260,7 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
         if f.user_code and not f.function.startswith("<") and _hot(
             profile, f.total_s, HOT_FUNCTION_SHARE * 2
         ):
-            if f.total_cpu_s is not None and f.total_s > 0 and f.total_cpu_s < 0.8 * f.total_s:
+            if f.total_cpu_s is not None and f.total_s > 0 and f.total_cpu_s < CPU_BOUND * f.total_s:
                 continue  # waits (I/O, sleep, locks) more than it computes
             if f.calls is not None and f.calls < 2:
                 continue
@@ -292,6 +295,10 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
                     if not arg_names & targets or arg_names & (carried - targets):
                         continue
                     count = f"{f.calls} calls, " if f.calls else ""
+                    cpu = (
+                        f"CPU-bound ({f.total_cpu_s / f.total_s:.0%} CPU/wall)"
+                        if f.total_cpu_s is not None and f.total_s > 0 else "CPU-bound"
+                    )
                     yield Hint(
                         rule="joblib-candidate",
                         title=f"{f.function}: independent calls in a loop, a joblib candidate",
@@ -300,7 +307,7 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
                         function=f.function,
                         evidence=(
                             f"{f.function} took {f.total_s:.2f} s ({count}"
-                            f"{f.total_s / profile.wall_s:.0%} of the run), CPU-bound, called "
+                            f"{f.total_s / profile.wall_s:.0%} of the run), {cpu}, called "
                             "once per loop item with inputs that do not depend on each other"
                         ),
                         suggestion=(

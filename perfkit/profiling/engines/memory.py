@@ -84,7 +84,7 @@ class MemoryEngine:
         self.series: list[tuple[float, int]] = []
         self.growth: dict[tuple[str, int, str], list[int]] = {}
         self.traced: dict[tuple[str, int, str], list[int]] = {}
-        self.arrays: dict[tuple[str, int, str], ArrayObservation] = {}
+        self.arrays: dict[tuple[str, str, str], ArrayObservation] = {}
         self.start_rss = self.peak_rss = self.end_rss = 0
         self.trace_peak: int | None = None
         self.covered_s = 0.0
@@ -145,7 +145,10 @@ class MemoryEngine:
                 if len(self.series) > MAX_SERIES:
                     self.series = self.series[::2]
                 if rss - prev >= MIN_GROWTH_BYTES:
-                    self._charge_growth(rss - prev)
+                    try:
+                        self._charge_growth(rss - prev)
+                    except Exception:  # noqa: BLE001 - never let attribution kill the sampler
+                        pass
                 prev = rss
                 if self.mode == "sampled":
                     if window_end is None and now >= next_window and not tracemalloc.is_tracing():
@@ -181,15 +184,18 @@ class MemoryEngine:
             self._note_arrays(f, key)
 
     def _note_arrays(self, frame: Any, key: tuple[str, int, str]) -> None:
+        ndarray = getattr(sys.modules.get("numpy"), "ndarray", None)
+        if ndarray is None:  # numpy is being imported right now
+            return
         np = sys.modules["numpy"]
         try:
             local_items = list(frame.f_locals.items())
         except Exception:  # noqa: BLE001 - a frame that cannot show its locals is skipped
             return
         for name, value in local_items:
-            if not isinstance(value, np.ndarray) or value.nbytes < MIN_ARRAY_BYTES:
+            if not isinstance(value, ndarray) or value.nbytes < MIN_ARRAY_BYTES:
                 continue
-            akey = (key[0], key[1], name)
+            akey = (key[0], key[2], name)  # one observation per variable per function
             if akey in self.arrays or len(self.arrays) >= 50:
                 continue
             rel, overflow = float32_error(np, value)

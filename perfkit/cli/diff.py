@@ -1,0 +1,43 @@
+"""``perfkit diff before.json after.json [--fail-if-slower PCT]``: what got faster or slower."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``diff`` subcommand."""
+    p = subparsers.add_parser(
+        "diff",
+        help="compare two profile.json files: total, memory and per-function changes",
+        description="Compare two profiles written by `perfkit profile` (profile.json).",
+    )
+    p.add_argument("before", help="profile.json of the baseline run")
+    p.add_argument("after", help="profile.json of the new run")
+    p.add_argument("--fail-if-slower", type=float, metavar="PCT",
+                   help="exit 1 when total wall time grew by more than PCT percent (CI gate)")
+    p.add_argument("--top", type=int, default=15, help="functions to show (default 15)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the comparison; exit 1 under --fail-if-slower when the total got slower."""
+    import sys
+
+    from perfkit.errors import UsageError
+    from perfkit.profiling.diff import diff_profiles, format_diff
+    from perfkit.profiling.model import Profile
+
+    if args.fail_if_slower is not None and args.fail_if_slower < 0:
+        raise UsageError("--fail-if-slower must be >= 0", "e.g. --fail-if-slower 10")
+    before, after = Profile.load(args.before), Profile.load(args.after)
+    d = diff_profiles(before, after)
+    sys.stdout.write(format_diff(d, top=args.top))
+    if args.fail_if_slower is not None and d.wall_change_pct > args.fail_if_slower:
+        print(
+            f"perfkit: total got {d.wall_change_pct:.1f}% slower "
+            f"(more than --fail-if-slower {args.fail_if_slower:g}%)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
