@@ -174,7 +174,12 @@ def run(args: argparse.Namespace) -> int:
     floats = tuple(f.strip() for f in args.floats.split(",") if f.strip())
     data = _read(path, suffix)
 
-    from perfkit.memory.downcast import DowncastReport, downcast
+    from perfkit.memory.downcast import DowncastReport, downcast, plan_downcast
+
+    def shrink(obj: Any, **kw: Any) -> tuple[Any, DowncastReport]:
+        if args.dry_run:  # plan only: one read pass, nothing converted
+            return None, plan_downcast(obj, **kw)
+        return downcast(obj, **kw)
 
     kwargs = dict(
         rtol=args.rtol,
@@ -188,13 +193,13 @@ def run(args: argparse.Namespace) -> int:
         results: dict[str, Any] = {}
         columns = []
         for name, arr in data.items():
-            small, rep = downcast(arr, **kwargs)
+            small, rep = shrink(arr, **kwargs)
             results[name] = small
             columns.extend(_rename(c, name) for c in rep.columns)
-        report = DowncastReport(tuple(columns), args.rtol, args.atol, converted=True)
+        report = DowncastReport(tuple(columns), args.rtol, args.atol, converted=not args.dry_run)
         converted: Any = results
     else:
-        converted, report = downcast(data, **kwargs)
+        converted, report = shrink(data, **kwargs)
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

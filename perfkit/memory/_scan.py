@@ -214,14 +214,31 @@ def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
     st[F_DONE] = done
 
 
+@intrinsic
+def _as_pointer(typingctx, addr, like):
+    """An int64 address as a typed pointer to ``like``'s dtype (for ``numba.carray``)."""
+    sig = types.CPointer(like.dtype)(types.int64, like)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
+
+    return sig, codegen
+
+
 @nb.njit(cache=True, parallel=True, error_model="numpy")
-def scan_float(cols, tasks, rtol, atol, alive, stats):
+def scan_float(addrs, lengths, like, tasks, rtol, atol, alive, stats):
     """Scan float columns chunk by chunk, all chunks of all columns in one ``prange``.
+
+    Columns are passed as the addresses and lengths of C-contiguous buffers of ``like``'s
+    dtype (the caller keeps them alive), so the kernel compiles once per dtype whatever the
+    number of columns and their flags; a numba typed List would cost a compile per process.
 
     Parameters
     ----------
-    cols
-        ``numba.typed.List`` of 1-D float32/float64 arrays (one type per call).
+    addrs, lengths
+        int64 arrays: data address and length of each column.
+    like
+        An empty array of the columns' dtype (float32 or float64).
     tasks
         int64 array (n_tasks, 3): column index, start row, stop row.
     rtol, atol
@@ -234,4 +251,5 @@ def scan_float(cols, tasks, rtol, atol, alive, stats):
     """
     for t in prange(tasks.shape[0]):
         c = tasks[t, 0]
-        _float_chunk(cols[c], tasks[t, 1], tasks[t, 2], rtol, atol, alive[c], stats[t])
+        x = nb.carray(_as_pointer(addrs[c], like), lengths[c])
+        _float_chunk(x, tasks[t, 1], tasks[t, 2], rtol, atol, alive[c], stats[t])

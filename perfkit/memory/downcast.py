@@ -487,24 +487,6 @@ def _tasks(lengths: Sequence[int], threads: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def _typed_list(arrays: Sequence[np.ndarray]) -> Any:
-    """A numba typed List of contiguous read-only 1-D arrays of one dtype.
-
-    Every array goes in as read-only (a writable one converts for free), so the kernel is
-    compiled once per dtype (float64, float32), not once per combination of flags and layouts:
-    the cold-cache compile stays a few seconds.
-    """
-    from numba import types
-    from numba.np.numpy_support import from_dtype
-    from numba.typed import List
-
-    item = types.Array(from_dtype(arrays[0].dtype), 1, "C", readonly=True)
-    out = List.empty_list(item)
-    for a in arrays:
-        out.append(a)
-    return out
-
-
 def _scan_floats(
     arrays: Sequence[np.ndarray], opt: _Options, want_int: bool
 ) -> list[dict[str, Any]]:
@@ -532,7 +514,10 @@ def _scan_floats(
         alive[:, S.C_F16] = f16_wanted
         stats = np.full((len(tasks), S.N_FLOAT_STATS), np.nan)
         if len(tasks):
-            S.scan_float(_typed_list(cols), tasks, opt.rtol, opt.atol, alive, stats)
+            addrs = np.array([c.ctypes.data for c in cols], dtype=np.int64)
+            lengths = np.array([c.size for c in cols], dtype=np.int64)
+            like = np.empty(0, dtype=cols[0].dtype)
+            S.scan_float(addrs, lengths, like, tasks, opt.rtol, opt.atol, alive, stats)
             if np.isnan(stats[:, S.F_DONE]).any():
                 raise RuntimeError("the numba scan skipped chunks; please report this bug")
         for k, i in enumerate(members):
