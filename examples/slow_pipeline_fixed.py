@@ -45,9 +45,9 @@ def rsi(x, period):
     gain = np.cumsum(np.clip(change, 0, None), axis=-1)
     loss = np.cumsum(np.clip(-change, 0, None), axis=-1)
     g = gain[..., period - 1 :].copy()
-    g[..., 1:] -= gain[..., : -period]
+    g[..., 1:] -= gain[..., :-period]
     lo = loss[..., period - 1 :].copy()
-    lo[..., 1:] -= loss[..., : -period]
+    lo[..., 1:] -= loss[..., :-period]
     out = np.full(x.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         val = np.where(lo <= 0, 100.0, 100.0 - 100.0 / (1.0 + g / np.where(lo <= 0, 1.0, lo)))

@@ -14,8 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("before", help="profile.json of the baseline run")
     p.add_argument("after", help="profile.json of the new run")
-    p.add_argument("--fail-if-slower", type=float, metavar="PCT",
-                   help="exit 1 when total wall time grew by more than PCT percent (CI gate)")
+    p.add_argument(
+        "--fail-if-slower",
+        type=float,
+        metavar="PCT",
+        help="exit 1 when total wall time grew by more than PCT percent (CI gate)",
+    )
     p.add_argument("--top", type=int, default=15, help="functions to show (default 15)")
     p.set_defaults(func=run)
 

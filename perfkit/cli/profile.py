@@ -27,34 +27,76 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         allow_abbrev=False,
     )
     p.add_argument(
-        "--cpu", choices=("sampling", "pyinstrument", "tracing", "off"), default="sampling",
+        "--cpu",
+        choices=("sampling", "pyinstrument", "tracing", "off"),
+        default="sampling",
         help="CPU engine: low-overhead sampler (default), pyinstrument's sampler, or cProfile",
     )
-    p.add_argument("--interval", type=float, default=0.001, metavar="SECONDS",
-                   help="sampling interval (default 0.001)")
-    p.add_argument("--lines", metavar="SPEC",
-                   help="'auto' (hottest functions of your code; runs the program twice) or "
-                        "module:function[,module:function...] for line_profiler timings")
-    p.add_argument("--lines-top", type=int, default=5, metavar="K",
-                   help="how many functions --lines auto profiles (default 5)")
-    p.add_argument("--memory", action="store_true",
-                   help="peak RSS, memory over time, top allocation lines, array dtype hints")
-    p.add_argument("--tracemalloc", choices=("sampled", "full", "off"), default="sampled",
-                   help="with --memory: tracemalloc in short windows (default), all run, never")
-    p.add_argument("--memory-lines", metavar="SPEC",
-                   help="module:function[,...]: memory_profiler per-line increments (slow)")
-    p.add_argument("--format", metavar="LIST",
-                   help="comma list of terminal,html,json,speedscope,pstats or 'all' "
-                        "(default: terminal,html,json,speedscope; +pstats with --cpu tracing)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=0.001,
+        metavar="SECONDS",
+        help="sampling interval (default 0.001)",
+    )
+    p.add_argument(
+        "--lines",
+        metavar="SPEC",
+        help="'auto' (hottest functions of your code; runs the program twice) or "
+        "module:function[,module:function...] for line_profiler timings",
+    )
+    p.add_argument(
+        "--lines-top",
+        type=int,
+        default=5,
+        metavar="K",
+        help="how many functions --lines auto profiles (default 5)",
+    )
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        help="peak RSS, memory over time, top allocation lines, array dtype hints",
+    )
+    p.add_argument(
+        "--tracemalloc",
+        choices=("sampled", "full", "off"),
+        default="sampled",
+        help="with --memory: tracemalloc in short windows (default), all run, never",
+    )
+    p.add_argument(
+        "--memory-lines",
+        metavar="SPEC",
+        help="module:function[,...]: memory_profiler per-line increments (slow)",
+    )
+    p.add_argument(
+        "--format",
+        metavar="LIST",
+        help="comma list of terminal,html,json,speedscope,pstats or 'all' "
+        "(default: terminal,html,json,speedscope; +pstats with --cpu tracing)",
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default reports/profiles/...)")
     p.add_argument("--quiet", action="store_true", help="no terminal summary")
     p.add_argument("--no-hints", action="store_true", help="do not compute hints")
-    p.add_argument("-m", dest="module", nargs=argparse.REMAINDER, metavar="MODULE ...",
-                   help="run a module as `python -m` would (the rest are its arguments)")
-    p.add_argument("-c", dest="code", nargs=argparse.REMAINDER, metavar="CODE ...",
-                   help="run code as `python -c` would (the rest are its arguments)")
-    p.add_argument("script", nargs=argparse.REMAINDER, metavar="script.py [args ...]",
-                   help="the script to run, then its own arguments")
+    p.add_argument(
+        "-m",
+        dest="module",
+        nargs=argparse.REMAINDER,
+        metavar="MODULE ...",
+        help="run a module as `python -m` would (the rest are its arguments)",
+    )
+    p.add_argument(
+        "-c",
+        dest="code",
+        nargs=argparse.REMAINDER,
+        metavar="CODE ...",
+        help="run code as `python -c` would (the rest are its arguments)",
+    )
+    p.add_argument(
+        "script",
+        nargs=argparse.REMAINDER,
+        metavar="script.py [args ...]",
+        help="the script to run, then its own arguments",
+    )
     p.set_defaults(func=run)
 
 
@@ -125,8 +167,10 @@ def run(args: argparse.Namespace) -> int:
     except PerfkitError as exc:
         error = exc
     except OSError as exc:
-        error = UsageError(f"cannot write the report to {out}: {exc.strerror or exc}",
-                           "choose a writable folder with --out")
+        error = UsageError(
+            f"cannot write the report to {out}: {exc.strerror or exc}",
+            "choose a writable folder with --out",
+        )
     if "terminal" in formats and not args.quiet:
         from perfkit.render.terminal import print_summary
 
@@ -137,8 +181,10 @@ def run(args: argparse.Namespace) -> int:
         if result.ended_by != "interrupt":
             return error.exit_code
     elif written and not args.quiet:
-        print(f"perfkit: report written to {os.path.dirname(next(iter(written.values())))}",
-              file=sys.stderr)
+        print(
+            f"perfkit: report written to {os.path.dirname(next(iter(written.values())))}",
+            file=sys.stderr,
+        )
     sys.stderr.flush()
     if result.ended_by == "interrupt":
         # Die the way python does on an uncaught Ctrl-C, so the shell sees 130 / SIGINT.

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from perfkit.profiling._meta import CommitLookup
 from perfkit.profiling._source import is_internal
 from perfkit.profiling.engines.base import Collector
 from perfkit.profiling.model import Profile
@@ -65,8 +66,13 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
         hints: bool = True,
     ) -> None:
         self._kwargs = dict(
-            memory=memory, lines=lines, memory_lines=memory_lines, cpu=cpu,
-            interval_s=interval_s, tracemalloc=tracemalloc, hints=hints,
+            memory=memory,
+            lines=lines,
+            memory_lines=memory_lines,
+            cpu=cpu,
+            interval_s=interval_s,
+            tracemalloc=tracemalloc,
+            hints=hints,
         )
         self.options = Options(
             cpu=cpu,
@@ -100,6 +106,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
         for e in self._engines:
             e.prepare(None)
         self._started_at = _utc_now()
+        self._commit = CommitLookup(os.getcwd())
         self._t0, self._c0 = time.perf_counter(), time.process_time()
         for e in self._engines:
             e.start()
@@ -126,6 +133,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
         self.result = build_profile(
             collector,
             hints=self.options.hints,
+            commit=self._commit,
             program=self._label,
             kind="callable",
             argv=tuple(sys.argv),
@@ -158,7 +166,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
     def save(
         self, directory: str | os.PathLike[str], formats: Sequence[str] | None = None
     ) -> dict[str, Path]:
-        """Write the report files (html, json, speedscope; pstats under tracing) to ``directory``."""
+        """Write the reports (html, json, speedscope; +pstats under tracing) to ``directory``."""
         from perfkit.errors import UsageError
         from perfkit.render.base import parse_formats, write_outputs
 
@@ -175,6 +183,6 @@ def _relabel(p: Profile, name: str) -> Profile:
 
 
 def _utc_now() -> str:
-    from perfkit._env import utc_now_iso
+    from perfkit.profiling._meta import utc_now_iso
 
     return utc_now_iso()

@@ -82,8 +82,9 @@ def _table(p: Profile) -> tuple[dict[str, FunctionStat], set[str]]:
         k = _key(f, ambiguous)
         if k in out:  # same name and file twice (e.g. two line numbers): merge
             g = out[k]
-            out[k] = FunctionStat(g.function, g.file, g.line, g.self_s + f.self_s,
-                                  max(g.total_s, f.total_s))
+            out[k] = FunctionStat(
+                g.function, g.file, g.line, g.self_s + f.self_s, max(g.total_s, f.total_s)
+            )
         else:
             out[k] = f
     return out, ambiguous

@@ -39,9 +39,33 @@ _COPY_PATTERNS = (
     (re.compile(r"\[[^\[\]]*(==|!=|<=|>=|<|>)[^\[\]]*\]"), "boolean-mask indexing copies"),
 )
 _NUMBA_FRIENDLY_CALLS = {
-    "range", "len", "abs", "min", "max", "int", "float", "bool", "round", "sqrt", "exp", "log",
-    "sin", "cos", "tan", "floor", "ceil", "isnan", "isfinite", "pow", "zeros", "empty", "ones",
-    "fabs", "tanh", "hypot", "atan2",
+    "range",
+    "len",
+    "abs",
+    "min",
+    "max",
+    "int",
+    "float",
+    "bool",
+    "round",
+    "sqrt",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "tan",
+    "floor",
+    "ceil",
+    "isnan",
+    "isfinite",
+    "pow",
+    "zeros",
+    "empty",
+    "ones",
+    "fabs",
+    "tanh",
+    "hypot",
+    "atan2",
 }
 _ITERATE_ONLY = {"sum", "any", "all", "min", "max", "sorted", "set", "frozenset", "tuple", "join"}
 
@@ -172,8 +196,11 @@ def rule_copy_not_view(profile: Profile) -> Iterator[Hint]:
         if not why:
             continue
         function = next(
-            (s.function for s in profile.memory.top_lines if s.file == filename and s.line == line
-             and s.function),
+            (
+                s.function
+                for s in profile.memory.top_lines
+                if s.file == filename and s.line == line and s.function
+            ),
             "",
         )
         yield Hint(
@@ -196,17 +223,33 @@ def _numba_friendly(loop: ast.AST) -> bool:
     for node in ast.walk(loop):
         if isinstance(
             node,
-            ast.JoinedStr | ast.Try | ast.With | ast.Yield | ast.YieldFrom | ast.Lambda
-            | ast.Dict | ast.Set | ast.DictComp | ast.SetComp | ast.Await | ast.Global
-            | ast.Nonlocal | ast.FunctionDef | ast.ClassDef | ast.Raise,
+            ast.JoinedStr
+            | ast.Try
+            | ast.With
+            | ast.Yield
+            | ast.YieldFrom
+            | ast.Lambda
+            | ast.Dict
+            | ast.Set
+            | ast.DictComp
+            | ast.SetComp
+            | ast.Await
+            | ast.Global
+            | ast.Nonlocal
+            | ast.FunctionDef
+            | ast.ClassDef
+            | ast.Raise,
         ):
             return False
         if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
             return False
         if isinstance(node, ast.Call):
             func = node.func
-            name = func.id if isinstance(func, ast.Name) else (
-                func.attr if isinstance(func, ast.Attribute) else "")
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else (func.attr if isinstance(func, ast.Attribute) else "")
+            )
             if name not in _NUMBA_FRIENDLY_CALLS and name not in ("append",):
                 return False
     return True
@@ -257,10 +300,16 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
     """A hot CPU-bound function called in a loop on independent inputs: a joblib candidate."""
     by_name: dict[str, FunctionStat] = {}
     for f in profile.functions:
-        if f.user_code and not f.function.startswith("<") and _hot(
-            profile, f.total_s, HOT_FUNCTION_SHARE * 2
+        if (
+            f.user_code
+            and not f.function.startswith("<")
+            and _hot(profile, f.total_s, HOT_FUNCTION_SHARE * 2)
         ):
-            if f.total_cpu_s is not None and f.total_s > 0 and f.total_cpu_s < CPU_BOUND * f.total_s:
+            if (
+                f.total_cpu_s is not None
+                and f.total_s > 0
+                and f.total_cpu_s < CPU_BOUND * f.total_s
+            ):
                 continue  # waits (I/O, sleep, locks) more than it computes
             if f.calls is not None and f.calls < 2:
                 continue
@@ -288,8 +337,11 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
                     f = by_name.get(call.func.id)
                     if f is None:
                         continue
-                    arg_names = set().union(set(), *(_names(a) for a in call.args),
-                                            *(_names(k.value) for k in call.keywords))
+                    arg_names = set().union(
+                        set(),
+                        *(_names(a) for a in call.args),
+                        *(_names(k.value) for k in call.keywords),
+                    )
                     # independent inputs: the args depend on the loop variable and on nothing
                     # that the loop body itself reassigns (no value carried between iterations)
                     if not arg_names & targets or arg_names & (carried - targets):
@@ -297,7 +349,8 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
                     count = f"{f.calls} calls, " if f.calls else ""
                     cpu = (
                         f"CPU-bound ({f.total_cpu_s / f.total_s:.0%} CPU/wall)"
-                        if f.total_cpu_s is not None and f.total_s > 0 else "CPU-bound"
+                        if f.total_cpu_s is not None and f.total_s > 0
+                        else "CPU-bound"
                     )
                     yield Hint(
                         rule="joblib-candidate",
@@ -371,8 +424,11 @@ def rule_list_only_iterated(profile: Profile) -> Iterator[Hint]:
 
 def _iterate_only_list(node: ast.AST) -> tuple[str, str] | None:
     if isinstance(node, ast.Call):
-        name = node.func.id if isinstance(node.func, ast.Name) else (
-            node.func.attr if isinstance(node.func, ast.Attribute) else "")
+        name = (
+            node.func.id
+            if isinstance(node.func, ast.Name)
+            else (node.func.attr if isinstance(node.func, ast.Attribute) else "")
+        )
         if name in _ITERATE_ONLY and len(node.args) == 1 and isinstance(node.args[0], ast.ListComp):
             return (
                 f"{name}() of a list comprehension",

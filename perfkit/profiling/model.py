@@ -362,8 +362,7 @@ def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
         raise SchemaError("profile JSON has no integer schema_version", "re-create the file")
     if version > SCHEMA_VERSION:
         raise SchemaError(
-            f"profile schema_version {version} is newer than this perfkit reads "
-            f"({SCHEMA_VERSION})",
+            f"profile schema_version {version} is newer than this perfkit reads ({SCHEMA_VERSION})",
             "upgrade perfkit",
         )
     if version < 0:
@@ -381,12 +380,11 @@ def _profile_from_body(body: Mapping[str, Any]) -> Profile:
     memory = None
     if mem:
         memory = MemoryReport(
-            **_known(
-                MemoryReport, mem, exclude=("series", "top_lines", "arrays", "line_tables")
-            ),
+            **_known(MemoryReport, mem, exclude=("series", "top_lines", "arrays", "line_tables")),
             series=tuple((float(t), int(b)) for t, b in mem.get("series", ())),
-            top_lines=tuple(AllocationSite(**_known(AllocationSite, a)) for a in mem.get(
-                "top_lines", ())),
+            top_lines=tuple(
+                AllocationSite(**_known(AllocationSite, a)) for a in mem.get("top_lines", ())
+            ),
             arrays=tuple(
                 ArrayObservation(
                     **_known(ArrayObservation, a, exclude=("shape",)),
@@ -406,8 +404,15 @@ def _profile_from_body(body: Mapping[str, Any]) -> Profile:
         Profile,
         body,
         exclude=(
-            "argv", "modes", "threads", "functions", "hot_lines", "line_tables", "memory",
-            "hints", "notes",
+            "argv",
+            "modes",
+            "threads",
+            "functions",
+            "hot_lines",
+            "line_tables",
+            "memory",
+            "hints",
+            "notes",
         ),
     )
     for key in ("program", "kind", "cwd", "started_at", "wall_s", "cpu_s"):
@@ -440,7 +445,7 @@ def _profile_from_body(body: Mapping[str, Any]) -> Profile:
 
 
 def _known(cls: type, data: Mapping[str, Any], exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The entries of ``data`` that are fields of ``cls`` (unknown keys from newer files dropped)."""
+    """The entries of ``data`` that are fields of ``cls`` (keys from newer files dropped)."""
     names = {f.name for f in fields(cls)} - set(exclude)
     return {k: v for k, v in data.items() if k in names}
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
-import runpy
 import sys
 import time
 import traceback
@@ -34,7 +33,9 @@ class ProgramSyntaxError(PerfkitError):
     exit_code = 1
 
     def __init__(self, formatted: str) -> None:
-        super().__init__(formatted.strip().splitlines()[-1] if formatted.strip() else "syntax error")
+        super().__init__(
+            formatted.strip().splitlines()[-1] if formatted.strip() else "syntax error"
+        )
         self.formatted = formatted
 
 
@@ -150,16 +151,16 @@ def _prepare_script(target: str, args: tuple[str, ...]) -> Program:
 
 
 def _prepare_module(target: str, args: tuple[str, ...]) -> Program:
-    if not target or target.startswith(".") or not all(
-        p.isidentifier() for p in target.split(".")
-    ):
+    if not target or target.startswith(".") or not all(p.isidentifier() for p in target.split(".")):
         raise InputFileError(f"invalid module name {target!r}", "use a dotted name: pkg.module")
+    import runpy
+
     # python -m puts the working directory first on sys.path before looking the module up.
     saved = sys.path[0] if sys.path else None
     sys.path.insert(0, os.getcwd())
     try:
         mod_name, spec, code = runpy._get_module_details(target, ImportError)  # type: ignore[attr-defined]
-    except ImportError as exc:
+    except ImportError:
         raise InputFileError(
             f"no module named {target!r}",
             "check the name, or run from the folder that contains the package",

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -72,8 +70,9 @@ def make_engines(options: Options, line_targets: Sequence[str] = ()) -> list[Any
         engines.append(engine_class("tracing")())
     if line_targets or options.lines_functions:
         engines.append(
-            engine_class("lines")(targets=list(line_targets), functions=list(
-                options.lines_functions))
+            engine_class("lines")(
+                targets=list(line_targets), functions=list(options.lines_functions)
+            )
         )
     if options.memory:
         engines.append(engine_class("memory")(tracemalloc_mode=options.tracemalloc))
@@ -117,6 +116,9 @@ def profile_program(program: Program, options: Options, restore: bool = False) -
     for engine in engines:
         engine.prepare(program)
     started_at = _utc_now()
+    from perfkit.profiling._meta import CommitLookup
+
+    commit = CommitLookup(os.getcwd())
     result = execute(
         program,
         on_start=lambda: [e.start() for e in engines],
@@ -140,12 +142,16 @@ def profile_program(program: Program, options: Options, restore: bool = False) -
         ended_by=result.ended_by,
         exception=result.exception,
         hints=options.hints,
+        commit=commit,
     )
     return Outcome(profile, result, notes)
 
 
 def auto_line_targets(program: Program, options: Options) -> list[str]:
     """Run the program once under the sampler (child process) and name its hottest functions."""
+    import subprocess
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="perfkit-auto-") as tmp:
         if program.kind == "script":
             prog = [program.target]
@@ -154,12 +160,28 @@ def auto_line_targets(program: Program, options: Options) -> list[str]:
         else:
             prog = ["-c", program.target]
         cmd = [
-            sys.executable, "-m", "perfkit", "profile", "--quiet", "--no-hints", "--format",
-            "json", "--out", tmp, "--interval", str(options.interval_s), *prog, *program.args,
+            sys.executable,
+            "-m",
+            "perfkit",
+            "profile",
+            "--quiet",
+            "--no-hints",
+            "--format",
+            "json",
+            "--out",
+            tmp,
+            "--interval",
+            str(options.interval_s),
+            *prog,
+            *program.args,
         ]
         proc = subprocess.run(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True, check=False,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
         )
         path = Path(tmp) / "profile.json"
         if not path.exists():
@@ -186,10 +208,12 @@ def pick_hot_functions(profile: Profile, k: int) -> list[str]:
     return picked
 
 
-def build_profile(collector: Collector, hints: bool = True, **run: Any) -> Profile:
+def build_profile(
+    collector: Collector, hints: bool = True, commit: Any = None, **run: Any
+) -> Profile:
     """Freeze what the engines collected, plus run metadata, into a Profile (with hints)."""
     from perfkit import __version__
-    from perfkit._env import commit_info, machine_info
+    from perfkit.profiling._meta import machine_info
     from perfkit.profiling._source import source_lines
 
     files = {f.file for f in collector.functions if f.user_code}
@@ -198,7 +222,7 @@ def build_profile(collector: Collector, hints: bool = True, **run: Any) -> Profi
     env = {
         "perfkit_version": __version__,
         "machine_info": machine_info(),
-        "commit_info": commit_info(os.getcwd()),
+        "commit_info": commit.result() if commit is not None else {},
         "python": sys.version.split()[0],
         "executable": sys.executable,
     }
@@ -224,7 +248,7 @@ def build_profile(collector: Collector, hints: bool = True, **run: Any) -> Profi
 
 
 def _utc_now() -> str:
-    from perfkit._env import utc_now_iso
+    from perfkit.profiling._meta import utc_now_iso
 
     return utc_now_iso()
 

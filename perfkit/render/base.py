@@ -8,7 +8,6 @@ the HTML renderer.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 from collections.abc import Iterable
@@ -48,6 +47,8 @@ def get_renderer(name: str) -> Renderer:
     try:
         spec = RENDERERS[name]
     except KeyError:
+        import difflib
+
         close = difflib.get_close_matches(name, list(RENDERERS), n=2)
         more = f" (did you mean {', '.join(close)}?)" if close else ""
         raise UsageError(

@@ -85,11 +85,18 @@ def _header(p: Profile) -> str:
         f'<p class="meta">command: <code>{esc(" ".join(p.argv))}</code><br>'
         f"started {esc(p.started_at)} · wall {esc(_fmt.seconds(p.wall_s))} · "
         f"cpu {esc(_fmt.seconds(p.cpu_s))} · modes {esc(', '.join(p.modes) or 'none')}"
-        + (f" · {p.sample_count} samples every {esc(_fmt.seconds(p.interval_s))}"
-           if p.sample_count and p.interval_s else "")
+        + (
+            f" · {p.sample_count} samples every {esc(_fmt.seconds(p.interval_s))}"
+            if p.sample_count and p.interval_s
+            else ""
+        )
         + f'<br><span class="{cls}">{esc(status)}</span>'
-        + (f"<br>machine: {esc(machine.get('cpu_model', ''))}, "
-           f"python {esc(machine.get('python_version', ''))}" if machine else "")
+        + (
+            f"<br>machine: {esc(machine.get('cpu_model', ''))}, "
+            f"python {esc(machine.get('python_version', ''))}"
+            if machine
+            else ""
+        )
         + "</p>"
     )
 
@@ -126,7 +133,8 @@ def _functions(p: Profile) -> str:
         )
     head = (
         '<tr><th class="n">own</th><th class="n">own %</th><th class="n">total</th>'
-        '<th class="n">total %</th>' + ('<th class="n">calls</th>' if exact else "")
+        '<th class="n">total %</th>'
+        + ('<th class="n">calls</th>' if exact else "")
         + "<th>function</th><th>where</th></tr>"
     )
     return f"<h2>Top functions by own time</h2><table>{head}{''.join(rows)}</table>"
@@ -198,7 +206,7 @@ def _line_tables(p: Profile) -> str:
                 f'<td class="src"><pre>{esc(r.source)}</pre></td></tr>'
             )
         out.append(
-            f"<h3><code>{esc(lt.function)}</code> <span class=\"meta\">"
+            f'<h3><code>{esc(lt.function)}</code> <span class="meta">'
             f"{esc(_fmt.where(lt.file, lt.first_line, p.cwd))} · "
             f"{esc(_fmt.seconds(lt.total_s))}</span></h3>"
             '<table><tr><th class="n">line</th><th class="n">hits</th><th class="n">time</th>'
@@ -215,28 +223,31 @@ def _memory(p: Profile) -> str:
         "<h2>Memory</h2>",
         f"<p>peak RSS <b>{esc(_fmt.size(mem.peak_rss_bytes))}</b> · start "
         f"{esc(_fmt.size(mem.start_rss_bytes))} · end {esc(_fmt.size(mem.end_rss_bytes))}"
-        + (f" · tracemalloc peak {esc(_fmt.size(mem.tracemalloc_peak_bytes))}"
-           if mem.tracemalloc_peak_bytes is not None else "")
+        + (
+            f" · tracemalloc peak {esc(_fmt.size(mem.tracemalloc_peak_bytes))}"
+            if mem.tracemalloc_peak_bytes is not None
+            else ""
+        )
         + "</p>",
         memory_svg(mem.series),
     ]
     if mem.top_lines:
         rows = "".join(
             f'<tr><td class="n">{esc(_fmt.size(s.size_bytes))}</td><td class="n">{s.count}</td>'
-            f"<td>{esc(s.method)}</td><td class=\"src\">{esc(_fmt.where(s.file, s.line, p.cwd))}"
+            f'<td>{esc(s.method)}</td><td class="src">{esc(_fmt.where(s.file, s.line, p.cwd))}'
             f'</td><td class="src">{esc(s.source)}</td></tr>'
             for s in mem.top_lines[:TOP_N]
         )
         out.append(
-            "<h3>Top allocation lines</h3><table><tr><th class=\"n\">bytes</th>"
+            '<h3>Top allocation lines</h3><table><tr><th class="n">bytes</th>'
             f'<th class="n">count</th><th>how</th><th>where</th><th>source</th></tr>{rows}'
             "</table>"
         )
     if mem.arrays:
         rows = "".join(
             f"<tr><td><code>{esc(a.name)}</code></td><td>{esc(a.dtype)}</td>"
-            f"<td>{esc(a.shape)}</td><td class=\"n\">{esc(_fmt.size(a.nbytes))}</td>"
-            f'<td class="n">{esc("—" if a.float32_max_rel_error is None else f"{a.float32_max_rel_error:.1e}")}'
+            f'<td>{esc(a.shape)}</td><td class="n">{esc(_fmt.size(a.nbytes))}</td>'
+            f'<td class="n">{esc(_rel(a.float32_max_rel_error))}'
             f'</td><td class="src">{esc(_fmt.where(a.file, a.line, p.cwd))}</td></tr>'
             for a in mem.arrays[:TOP_N]
         )
@@ -298,6 +309,10 @@ def memory_svg(series: tuple[tuple[float, int], ...], width: int = 900, height: 
     )
 
 
+def _rel(err: float | None) -> str:
+    return "—" if err is None else f"{err:.1e}"
+
+
 def _tree(p: Profile) -> str:
     if not p.threads:
         return ""
@@ -305,7 +320,7 @@ def _tree(p: Profile) -> str:
     for thread in p.threads:
         total = thread.root.wall_s or 1.0
         out.append(
-            f"<h3>{esc(thread.name)} <span class=\"meta\">{esc(_fmt.seconds(thread.root.wall_s))}"
+            f'<h3>{esc(thread.name)} <span class="meta">{esc(_fmt.seconds(thread.root.wall_s))}'
             "</span></h3>"
         )
         for child in thread.root.children:
@@ -325,7 +340,8 @@ def _node(node: FrameNode, total: float, depth: int, cwd: str) -> str:
     if not kids:
         return f'<div class="leaf">{label}</div>'
     inner = "".join(_node(c, total, depth + 1, cwd) for c in kids)
-    return f"<details{' open' if depth < OPEN_DEPTH else ''}><summary>{label}</summary>{inner}</details>"
+    opened = " open" if depth < OPEN_DEPTH else ""
+    return f"<details{opened}><summary>{label}</summary>{inner}</details>"
 
 
 def _notes(p: Profile) -> str:

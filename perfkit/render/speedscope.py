@@ -50,9 +50,7 @@ def to_speedscope(profile: Profile) -> dict[str, Any]:
     for thread in profile.threads:
         samples: list[list[int]] = []
         weights: list[float] = []
-        stack: list[tuple[FrameNode, list[int]]] = [
-            (child, []) for child in thread.root.children
-        ]
+        stack: list[tuple[FrameNode, list[int]]] = [(child, []) for child in thread.root.children]
         while stack:
             node, path = stack.pop()
             here = [*path, frame_id(node)]

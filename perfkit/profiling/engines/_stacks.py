@@ -35,26 +35,37 @@ def qualname(code: types.CodeType) -> str:
     return getattr(code, "co_qualname", code.co_name)
 
 
-def module_names() -> dict[str, str]:
-    """Real file path -> importable module name, for every loaded module with a file."""
-    out: dict[str, str] = {}
-    for name, mod in list(sys.modules.items()):
-        path = getattr(mod, "__file__", None)
-        if isinstance(path, str):
-            out.setdefault(os.path.realpath(path), name)
-    main = sys.modules.get("__main__")
-    main_file = getattr(main, "__file__", None)
-    if isinstance(main_file, str):
-        out[os.path.realpath(main_file)] = "__main__"
-    return out
+class ModuleNames:
+    """File of a code object -> importable module name, from the loaded modules' ``__file__``.
 
+    Built lazily and matched on the raw path first (what ``co_filename`` usually is), so a
+    profile of a short script does not pay a ``realpath`` per loaded module.
+    """
 
-def module_of(filename: str, names: Mapping[str, str]) -> str:
-    if filename == "<string>":
-        return "__main__"
-    if filename.startswith("<"):
-        return ""
-    return names.get(os.path.realpath(filename), "")
+    def __init__(self) -> None:
+        self._raw: dict[str, str] | None = None
+        self._real: dict[str, str] | None = None
+
+    def __call__(self, filename: str) -> str:
+        if filename == "<string>":
+            return "__main__"
+        if filename.startswith("<"):
+            return ""
+        if self._raw is None:
+            self._raw = {}
+            for name, mod in list(sys.modules.items()):
+                path = getattr(mod, "__file__", None)
+                if isinstance(path, str):
+                    self._raw.setdefault(path, name)
+            main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+            if isinstance(main_file, str):
+                self._raw[main_file] = "__main__"
+        hit = self._raw.get(filename)
+        if hit is not None:
+            return hit
+        if self._real is None:
+            self._real = {os.path.realpath(p): n for p, n in self._raw.items()}
+        return self._real.get(os.path.realpath(filename), "")
 
 
 def build(
@@ -118,7 +129,7 @@ def build(
         ThreadTree(tid, root.name, _freeze(root, root.wall * MIN_NODE_SHARE))
         for tid, root in sorted(roots.items(), key=lambda kv: -kv[1].wall)
     ]
-    names = module_names()
+    names = ModuleNames()
     functions = []
     for cid, (twall, tcpu, tn) in func_total.items():
         code = codes[cid]
@@ -133,7 +144,7 @@ def build(
                 self_cpu_s=scpu,
                 total_cpu_s=tcpu,
                 samples=int(tn),
-                module=module_of(code.co_filename, names),
+                module=names(code.co_filename),
                 user_code=is_user_code(code.co_filename),
             )
         )
@@ -195,4 +206,3 @@ def thread_names() -> dict[int, str]:
     import threading
 
     return {t.ident: t.name for t in threading.enumerate() if t.ident is not None}
-

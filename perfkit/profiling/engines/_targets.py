@@ -106,9 +106,7 @@ def _resolve_import(spec: str, module: str, qual: str, program: Any, what: str) 
     func = getattr(func, "__func__", func)
     if func is None or not hasattr(func, "__code__"):
         names = sorted(
-            n
-            for n, v in vars(mod).items()
-            if inspect.isfunction(v) or inspect.isclass(v)
+            n for n, v in vars(mod).items() if inspect.isfunction(v) or inspect.isclass(v)
         )
         for n, v in vars(mod).items():
             if inspect.isclass(v) and getattr(v, "__module__", "") == mod.__name__:
@@ -128,8 +126,9 @@ def _unknown(spec: str, qual: str, names: list[str], what: str, where: str) -> N
     raise UsageError(f"{what}: no function {qual!r} in {where} (from {spec!r})", hint)
 
 
-def rebuild(code: types.CodeType, transform: Callable[[types.CodeType], types.CodeType | None]
-            ) -> types.CodeType:
+def rebuild(
+    code: types.CodeType, transform: Callable[[types.CodeType], types.CodeType | None]
+) -> types.CodeType:
     """Copy ``code`` with every nested code object passed through ``transform`` (post-order).
 
     ``transform`` returns a replacement or ``None`` to keep the (rebuilt) code object.

@@ -9,7 +9,6 @@ engine's optional dependency is imported only when that engine is asked for.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -84,6 +83,8 @@ def engine_class(name: str) -> type[Any]:
     try:
         spec = ENGINES[name]
     except KeyError:
+        import difflib
+
         close = difflib.get_close_matches(name, list(ENGINES), n=3)
         more = f" (did you mean {', '.join(close)}?)" if close else ""
         raise UsageError(

@@ -62,8 +62,9 @@ class LinesEngine:
             # the original objects: map originals first, then rebuild.
             originals = dict(main_codes)
             program.replace_code(
-                lambda code: _targets.rebuild(code, lambda c: instrument(c) if id(c) in originals
-                                              else None)
+                lambda code: _targets.rebuild(
+                    code, lambda c: instrument(c) if id(c) in originals else None
+                )
             )
 
     def _add_function(self, fn: Any, module: str, qualname: str) -> None:

@@ -218,8 +218,11 @@ class MemoryEngine:
             if trace.size < MIN_TRACE_BYTES:
                 continue
             frame = next(
-                (fr for fr in trace.traceback if is_user_code(fr.filename)
-                 and not is_internal(fr.filename)),
+                (
+                    fr
+                    for fr in trace.traceback
+                    if is_user_code(fr.filename) and not is_internal(fr.filename)
+                ),
                 None,
             )
             if frame is None:
@@ -244,8 +247,9 @@ class MemoryEngine:
         ]
         method = "tracemalloc" if self.mode == "full" else "tracemalloc_sampled"
         sites += [
-            AllocationSite(f, ln, _function_at(f, ln, collector), size, n, source_line(f, ln),
-                           method)
+            AllocationSite(
+                f, ln, _function_at(f, ln, collector), size, n, source_line(f, ln), method
+            )
             for (f, ln, _), (size, n) in self.traced.items()
         ]
         sites.sort(key=lambda s: -s.size_bytes)

@@ -37,7 +37,7 @@ class MemoryLinesEngine:
         self._running = False
 
     def prepare(self, program: Any | None) -> None:
-        """Register the target code objects (found in the program's, possibly instrumented, code)."""
+        """Register the targets' code objects (from the program's code, possibly instrumented)."""
         for t in _targets.resolve(self.specs, program, "--memory-lines"):
             if t.func is not None:
                 self.profiler.add_function(t.func)
@@ -66,7 +66,7 @@ class MemoryLinesEngine:
         """Add one MemoryLineTable per function (increments in bytes)."""
         tables = []
         codes = {id(code): code for _f, code, _l in self.profiler.code_map._toplevel}
-        for (filename, code, linenos) in self.profiler.code_map._toplevel:
+        for filename, code, linenos in self.profiler.code_map._toplevel:
             measures = self.profiler.code_map[code]
             if not measures:
                 continue

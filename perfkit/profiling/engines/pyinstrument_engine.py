@@ -99,7 +99,7 @@ def functions_from_tree(roots: list[FrameNode]) -> list[FunctionStat]:
     for root in roots:
         for c in root.children:
             visit(c, frozenset())
-    names = _stacks.module_names()
+    names = _stacks.ModuleNames()
     out = [
         FunctionStat(
             function=k[0],
@@ -107,7 +107,7 @@ def functions_from_tree(roots: list[FrameNode]) -> list[FunctionStat]:
             line=k[2],
             self_s=self_t[k],
             total_s=total_t.get(k, 0.0),
-            module=_stacks.module_of(k[1], names),
+            module=names(k[1]),
             user_code=is_user_code(k[1]),
         )
         for k in self_t

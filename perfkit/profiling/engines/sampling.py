@@ -126,7 +126,10 @@ class SamplingEngine:
     def contribute(self, collector: Collector) -> None:
         """Add the call tree, the function table and hot lines to ``collector``."""
         threads, functions, hot = _stacks.build(
-            self.stacks, self.codes, self.names, collector.base_depth  # type: ignore[arg-type]
+            self.stacks,
+            self.codes,
+            self.names,
+            collector.base_depth,  # type: ignore[arg-type]
         )
         collector.threads = threads
         if not collector.functions:

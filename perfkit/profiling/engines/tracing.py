@@ -51,7 +51,7 @@ class TracingEngine:
     def contribute(self, collector: Collector) -> None:
         """Replace the function table with cProfile's (exact calls, callers)."""
         raw = pstats.Stats(self.profiler).stats  # type: ignore[attr-defined]
-        names = _stacks.module_names()
+        names = _stacks.ModuleNames()
         functions = []
         for key, (cc, nc, tt, ct, callers) in raw.items():
             if _dropped(key):
@@ -71,7 +71,7 @@ class TracingEngine:
                     total_s=float(ct),
                     calls=int(nc),
                     primitive_calls=int(cc),
-                    module=_stacks.module_of(filename, names),
+                    module=names(filename),
                     user_code=is_user_code(filename),
                     callers=edges,
                 )
