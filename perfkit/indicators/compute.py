@@ -152,7 +152,7 @@ def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
     if dup.any():
         row = df.loc[dup, [instrument_col, time_col]].iloc[0]
         raise UsageError(
-            f"duplicated (instrument, time) row: ({row[instrument_col]!r}, {row[time_col]!r})",
+            f"duplicated (instrument, time) row: ({row[instrument_col]}, {row[time_col]})",
             "drop or aggregate duplicated bars before computing",
         )
     present = [c for c in df.columns if str(c).lower() in FIELDS]
@@ -166,8 +166,15 @@ def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
     time_codes, times = _factorize(df[time_col], sort=True)
     n_bars, n_inst = len(times), len(instruments)
     fields: dict[str, np.ndarray] = {}
+    import pandas as pd
+
     for col in present:
         name = str(col).lower()
+        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+            raise UsageError(
+                f"column {col!r} has non-numeric dtype {df[col].dtype}",
+                "convert prices to numbers first (e.g. pd.to_numeric)",
+            )
         vals = _as_float(name, df[col].to_numpy(dtype=float, na_value=np.nan))
         arr = np.full((n_bars, n_inst), np.nan)
         arr[time_codes, inst_codes] = vals

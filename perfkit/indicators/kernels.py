@@ -30,9 +30,10 @@ the window ending where the slow EMA starts, so MACD != EMA(fast) - EMA(slow)), 
 std, leading NaNs skipped per instrument, and a NaN inside a series propagating as TA-Lib
 propagates it (running sums and recurrences stay NaN from the gap on; RSI reads 0.0 from then
 on, as TA-Lib's ``gain + loss > 0`` guard does; ROC only around the gap).
-Rounding differs from TA-Lib by a few ulps because the recurrences are written as one fused
-multiply-add per bar (``s = s*a + b*x``) and the running sums add ``x[t] - x[t-n]``: that is
-what makes them faster than TA-Lib, and it is more accurate, not less.
+Rounding differs from TA-Lib by a few ulps because the recurrences are written with the
+divide taken off the loop-carried chain (``s = s*a + b*x``) and the running sums add
+``x[t] - x[t-n]`` (one add on the chain instead of two): that is what makes them faster than
+TA-Lib. Results are bit-identical whatever the batching or backend (no fastmath).
 
 ``nan="restart"`` (argument ``restart=True`` here) is the documented alternative: each run of
 valid bars is treated as a fresh series, so after a gap the window restarts and outputs
@@ -60,10 +61,12 @@ import numpy as np
 from numba import njit, prange
 
 NAN = np.nan
-#: Fused multiply-add may contract ``a*b + c``; no nnan/ninf: NaN semantics must survive.
-_FM = {"contract"}
-_JIT = dict(cache=True, nogil=True, fastmath=_FM)
-_JIT_EXACT = dict(cache=True, nogil=True)
+# No fastmath at all: not nnan/ninf (NaN semantics must survive), and not even FMA
+# contraction, because LLVM may fuse a different multiply in the vectorized loop than in the
+# one-lane loop, and then results would depend on how instruments were batched. Without it
+# every backend and batch size gives bit-identical results.
+_JIT = dict(cache=True, nogil=True)
+_JIT_EXACT = _JIT
 
 # Kernel ids used by the dispatcher (stable: compute() and the specs map names to these).
 K_SMA, K_EMA, K_WMA, K_RSI, K_MACD, K_BBANDS, K_ATR = 0, 1, 2, 3, 4, 5, 6
@@ -749,22 +752,13 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         if f >= t1:
             s[jj] = NAN
             continue
-        if n == 1:
-            s[jj] = _trange(h, l, c, f, j)
-        else:
-            acc = 0.0
-            for t in range(b + 1, f + 1):
-                acc += _trange(h, l, c, t, j)
-            s[jj] = acc / n
+        acc = 0.0
+        for t in range(b + 1, f + 1):
+            acc += _trange(h, l, c, t, j)
+        s[jj] = acc / n
         o1[f, j] = s[jj]
         start = max(start, f + 1)
     if start < 0:
-        return
-    if n == 1:  # ATR(1) is the true range itself
-        for t in range(start - 1, t1):
-            for jj in range(w):
-                if first[jj] <= t:
-                    o1[t, j0 + jj] = _trange(h, l, c, t, j0 + jj)
         return
     for jj in range(w):
         if first[jj] < t1:

@@ -1,0 +1,142 @@
+"""compute(): every backend gives identical results; panel shapes round-trip; bad input fails clearly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfkit.errors import UsageError
+from perfkit.indicators import compute
+from perfkit.indicators.parallel import batches, choose_backend
+
+SPEC = "sma:10,ema:8,rsi:14,macd:12,26,9,bbands:20,2,atr:14,obv,stoch:5,3,3,min:7,roc:3"
+
+
+@pytest.fixture(scope="module")
+def panel() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(11)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (300, 37)), axis=0))
+    close[:25, 3] = np.nan
+    close[150:152, 7] = np.nan
+    return {
+        "close": close,
+        "high": close * 1.01,
+        "low": close * 0.99,
+        "volume": rng.integers(1, 100, close.shape).astype(float),
+    }
+
+
+@pytest.mark.parametrize("backend", ["threads", "numba", "loky"])
+@pytest.mark.parametrize("nan", ["propagate", "restart"])
+def test_backends_are_identical_to_serial(panel: dict, backend: str, nan: str) -> None:
+    serial = compute(panel, SPEC, backend="serial", nan=nan)
+    other, info = compute(
+        panel, SPEC, backend=backend, n_jobs=2, batch_size=5, nan=nan, return_info=True
+    )
+    assert set(other) == set(serial)
+    for name in serial:
+        np.testing.assert_array_equal(other[name], serial[name], err_msg=f"{backend} {name}")
+    assert info.n_instruments == 37 and info.n_bars == 300
+
+
+def test_auto_reports_its_choice(panel: dict) -> None:
+    _, info = compute(panel, "sma:5", return_info=True)
+    assert info.backend == "serial" and "small panel" in info.reason
+    assert choose_backend(5000, 2000, 3, 2)[0] == "threads"
+    assert choose_backend(5000, 2000, 3, 1)[0] == "serial"
+    assert choose_backend(10, 10, 1, 2, scheduler="tcp://x:1")[0] == "dask"
+
+
+def test_batches_cover_every_instrument_once() -> None:
+    for n, jobs, size in [(37, 2, None), (2000, 2, None), (5, 8, None), (10, 2, 3)]:
+        got = batches(n, jobs, size)
+        assert got[0][0] == 0 and got[-1][1] == n
+        assert all(a1 == b0 for (_, a1), (b0, _) in zip(got, got[1:], strict=False))
+
+
+def test_wide_frames_round_trip_labels(panel: dict) -> None:
+    idx = pd.date_range("2024-01-01", periods=300, freq="min")
+    cols = [f"I{j}" for j in range(37)]
+    frames = {k: pd.DataFrame(v, index=idx, columns=cols) for k, v in panel.items()}
+    out = compute(frames, "sma:10,atr:14", backend="serial")
+    assert out["sma_10"].index.equals(idx) and list(out["atr_14"].columns) == cols
+    arrays = compute(panel, "sma:10,atr:14", backend="serial")
+    np.testing.assert_array_equal(out["atr_14"].to_numpy(), arrays["atr_14"])
+    single = compute(frames["close"], "sma:10", backend="serial")  # one frame = close
+    np.testing.assert_array_equal(single["sma_10"].to_numpy(), arrays["sma_10"])
+
+
+def test_long_frame_unsorted_rows_are_sorted_per_instrument(panel: dict) -> None:
+    n_bars, n_inst = panel["close"].shape
+    times = pd.date_range("2024-01-01", periods=n_bars, freq="D")
+    long = pd.DataFrame(
+        {
+            "instrument": np.repeat([f"I{j}" for j in range(n_inst)], n_bars),
+            "time": np.tile(times, n_inst),
+            "close": panel["close"].T.ravel(),
+            "volume": panel["volume"].T.ravel().astype(np.int64),  # ints are converted
+        }
+    )
+    shuffled = long.sample(frac=1.0, random_state=0)
+    out = compute(shuffled, "sma:10,obv", backend="serial")
+    assert list(out.index) == list(shuffled.index)  # input rows, input order
+    wide = compute(panel, "sma:10,obv", backend="serial")
+    back = out.pivot(index="time", columns="instrument", values="sma_10")[
+        [f"I{j}" for j in range(n_inst)]
+    ]
+    np.testing.assert_array_equal(back.to_numpy(), wide["sma_10"])
+
+
+def test_one_dimensional_input_returns_one_dimensional() -> None:
+    out = compute({"close": np.arange(1.0, 40.0)}, "sma:3")
+    assert out["sma_3"].shape == (39,) and out["sma_3"][2] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("panel_", "needle"),
+    [
+        ({}, "empty"),
+        ({"close": np.empty((0, 3))}, "empty"),
+        ({"close": np.ones((5, 2)), "high": np.ones((5, 3))}, "mismatched shapes"),
+        ({"close": np.array([["a", "b"]], dtype=object)}, "non-numeric"),
+        ({"close": np.array([1.0, np.inf, 2.0])}, "infinite"),
+        ({"close": np.ones(5, dtype=bool)}, "boolean"),
+        ({"close": np.ones((2, 2, 2))}, "dimensions"),
+        ({"high": np.ones(5)}, "no 'close'"),
+        ("prices", "dict of arrays"),
+    ],
+)
+def test_bad_panels_raise_clear_errors(panel_: object, needle: str) -> None:
+    with pytest.raises(UsageError, match=needle):
+        compute(panel_, "sma:3")
+
+
+def test_missing_field_for_an_indicator() -> None:
+    with pytest.raises(UsageError, match="atr:14 needs high, low, close; the panel lacks high"):
+        compute({"close": np.ones(30)}, "atr:14")
+
+
+def test_bad_options() -> None:
+    with pytest.raises(UsageError, match="unknown backend"):
+        compute({"close": np.ones(30)}, "sma:3", backend="gpu")
+    with pytest.raises(UsageError, match="nan mode"):
+        compute({"close": np.ones(30)}, "sma:3", nan="skip")
+    with pytest.raises(UsageError, match="batch_size"):
+        compute({"close": np.ones(30)}, "sma:3", batch_size=0)
+    with pytest.raises(UsageError, match="n_jobs"):
+        compute({"close": np.ones(30)}, "sma:3", n_jobs=0)
+    with pytest.raises(UsageError, match="no dask Client"):
+        compute({"close": np.ones(30)}, "sma:3", backend="dask")
+
+
+def test_long_frame_errors() -> None:
+    dup = pd.DataFrame({"instrument": ["A", "A"], "time": [1, 1], "close": [1.0, 2.0]})
+    with pytest.raises(UsageError, match="duplicated \\(instrument, time\\) row: \\(A, 1\\)"):
+        compute(dup, "sma:2")
+    idx = pd.Index([2, 1])
+    with pytest.raises(UsageError, match="unsorted timestamps"):
+        compute({"close": pd.DataFrame({"A": [1.0, 2.0]}, index=idx)}, "sma:2")
+    text = pd.DataFrame({"instrument": ["A"], "time": [1], "close": ["x"]})
+    with pytest.raises(UsageError, match="non-numeric"):
+        compute(text, "sma:2")

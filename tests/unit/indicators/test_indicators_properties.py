@@ -1,0 +1,63 @@
+"""Hypothesis properties of the kernels: invariants that hold for any price series."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from perfkit.indicators import compute
+
+prices = arrays(
+    np.float64,
+    st.integers(min_value=1, max_value=120),
+    elements=st.floats(min_value=1e-3, max_value=1e6, allow_nan=False),
+)
+windows = st.integers(min_value=2, max_value=30)
+FAST = settings(max_examples=60, deadline=None)
+
+
+@FAST
+@given(value=st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), n=windows, size=st.integers(1, 80))
+def test_sma_of_constant_is_the_constant(value: float, n: int, size: int) -> None:
+    out = compute({"close": np.full(size, value)}, f"sma:{n},ema:{n}", backend="serial")
+    for arr in out.values():
+        assert np.isnan(arr[: n - 1]).all()
+        np.testing.assert_allclose(arr[n - 1 :], value, rtol=1e-12, atol=1e-300)
+
+
+@FAST
+@given(x=prices, n=windows)
+def test_rsi_is_between_0_and_100(x: np.ndarray, n: int) -> None:
+    rsi = compute({"close": x}, f"rsi:{n}", backend="serial")[f"rsi_{n}"]
+    ok = ~np.isnan(rsi)
+    assert ((rsi[ok] >= 0.0) & (rsi[ok] <= 100.0)).all()
+    assert ok.sum() == max(0, len(x) - n)
+
+
+@FAST
+@given(x=prices, n=windows, k=st.floats(min_value=0.1, max_value=4.0))
+def test_bollinger_upper_mid_lower_are_ordered(x: np.ndarray, n: int, k: float) -> None:
+    out = compute({"close": x}, f"bbands:{n},{k}", backend="serial")
+    mid, up, lo = (out[name] for name in sorted(out, key=lambda s: ("mid" not in s, "up" not in s)))
+    ok = ~np.isnan(mid)
+    assert (up[ok] >= mid[ok]).all() and (mid[ok] >= lo[ok]).all()
+
+
+@FAST
+@given(x=prices, n=windows)
+def test_rolling_min_max_bound_the_window(x: np.ndarray, n: int) -> None:
+    out = compute({"close": x}, f"min:{n},max:{n}", backend="serial")
+    for t in range(n - 1, len(x)):
+        win = x[t - n + 1 : t + 1]
+        assert out[f"min_{n}"][t] == win.min() and out[f"max_{n}"][t] == win.max()
+
+
+@FAST
+@given(x=prices)
+def test_stochastic_is_between_0_and_100(x: np.ndarray) -> None:
+    out = compute({"close": x, "high": x * 1.01, "low": x * 0.99}, "stoch:5,3,3", backend="serial")
+    for arr in out.values():
+        ok = ~np.isnan(arr)
+        assert ((arr[ok] >= -1e-9) & (arr[ok] <= 100 + 1e-9)).all()
