@@ -253,3 +253,38 @@ def scan_float(addrs, lengths, like, tasks, rtol, atol, alive, stats):
         c = tasks[t, 0]
         x = nb.carray(_as_pointer(addrs[c], like), lengths[c])
         _float_chunk(x, tasks[t, 1], tasks[t, 2], rtol, atol, alive[c], stats[t])
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _half_bits(v: float) -> int:
+    """IEEE binary16 bits of ``v``, rounded to nearest even exactly as NumPy's cast does."""
+    bits = _bits(v)
+    sign = (bits >> 48) & 0x8000
+    a = abs(v)
+    if a != a:
+        mant = bits & 0xFFFFFFFFFFFFF
+        payload = mant >> 42
+        return sign | 0x7C00 | (payload if payload != 0 else 1)
+    if a >= _F16_OVERFLOW:
+        return sign | 0x7C00
+    if a < _TWO_M14:
+        return sign | np.int64(np.rint(a * _TWO_P24))  # subnormal (1024 rounds up to 2**-14)
+    e = ((bits >> 52) & 0x7FF) - 1023
+    mant = bits & 0xFFFFFFFFFFFFF
+    m10 = mant >> 42
+    rest = mant & 0x3FFFFFFFFFF
+    half = np.int64(1) << 41
+    up = 1 if (rest > half or (rest == half and (m10 & 1) == 1)) else 0
+    return sign | (((e + 15) << 10) + m10 + up)
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
+def to_float16_bits(addr, n, like, out):
+    """Write the float16 bit patterns of a float32/float64 buffer into ``out`` (uint16).
+
+    NumPy's float64 -> float16 cast is a scalar loop; this one runs on every core and gives the
+    same bits (round to nearest even, subnormals, inf, NaN with its sign).
+    """
+    x = nb.carray(_as_pointer(addr, like), n)
+    for i in prange(n):
+        out[i] = _half_bits(np.float64(x[i]))

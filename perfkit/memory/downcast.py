@@ -717,6 +717,8 @@ def _merge_piece_stats(
 def _convert_numpy(values: np.ndarray, plan: _Plan) -> Any:
     """Apply one plan to a NumPy column; returns an ndarray or a pandas IntegerArray."""
     if plan.kind == "cast":
+        if np.dtype(plan.target) == np.float16 and values.dtype.kind == "f" and values.ndim == 1:
+            return _to_float16(values)
         return values.astype(plan.target)
     if plan.kind == "nullable":
         import pandas as pd
@@ -727,6 +729,19 @@ def _convert_numpy(values: np.ndarray, plan: _Plan) -> Any:
         np.putmask(data, mask, 0)
         return pd.arrays.IntegerArray(data, mask)
     return values
+
+
+def _to_float16(values: np.ndarray) -> np.ndarray:
+    """float32/float64 -> float16 with the numba kernel (same bits as ``astype``, all cores)."""
+    from perfkit.memory import _scan as S
+
+    src = np.ascontiguousarray(values) if values.size <= _STRIDED_CHUNK else values
+    if not src.flags.c_contiguous or src.dtype.itemsize not in (4, 8):
+        return values.astype(np.float16)
+    out = np.empty(src.size, dtype=np.uint16)
+    like = np.empty(0, dtype=src.dtype)
+    S.to_float16_bits(src.ctypes.data, src.size, like, out)
+    return out.view(np.float16)
 
 
 def _parallel_map(fn: Any, items: Sequence[Any]) -> list[Any]:

@@ -104,3 +104,19 @@ def test_float16_rounding_has_numpy_error(v):
         assert ours == ref
     else:
         assert abs(ours - v) == abs(ref - v)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hnp.arrays(
+        st.sampled_from([np.float64, np.float32]),
+        st.integers(1, 30),
+        elements=st.one_of(st.floats(width=32), st.sampled_from(SPECIAL[:-2])),
+    )
+)
+def test_float16_conversion_kernel_is_bit_exact(x):
+    from perfkit.memory.downcast import _to_float16
+
+    with np.errstate(over="ignore"):
+        ref = x.astype(np.float16)
+    assert np.array_equal(_to_float16(x).view(np.uint16), ref.view(np.uint16))
