@@ -307,7 +307,9 @@ class Profile:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
         """Read the JSON form; older schema versions are upgraded, newer ones refused."""
-        if not isinstance(data, Mapping) or data.get("kind") != KIND:
+        if not isinstance(data, Mapping) or (
+            data.get("kind") != KIND and data.get("schema_version") != 0
+        ):
             raise SchemaError(
                 "not a perfkit profile (missing kind 'perfkit-profile')",
                 "pass a profile.json written by `perfkit profile`",
@@ -354,8 +356,8 @@ class Profile:
 def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
     """Migrate a profile dict of an older schema version to :data:`SCHEMA_VERSION`.
 
-    Version 0 (pre-release files) kept the run at top level without ``profile``; it is moved
-    under ``profile``. Files from a newer perfkit are refused with a clear message.
+    Version 0 (pre-release files) kept the run at top level, without ``kind`` or ``profile``;
+    it is moved under ``profile``. Files from a newer perfkit are refused with a clear message.
     """
     version = data.get("schema_version")
     if not isinstance(version, int):
@@ -368,7 +370,7 @@ def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
     if version < 0:
         raise SchemaError(f"profile schema_version {version} is invalid", "re-create the file")
     if version == 0:
-        body = {k: v for k, v in data.items() if k not in ("schema_version", "kind")}
+        body = {k: v for k, v in data.items() if k != "schema_version"}
         data = {"schema_version": 1, "kind": KIND, "profile": body}
     if "profile" not in data or not isinstance(data["profile"], Mapping):
         raise SchemaError("profile JSON has no 'profile' object", "re-create the file")

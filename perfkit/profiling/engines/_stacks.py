@@ -87,15 +87,15 @@ def build(
     line_total: dict[tuple[int, int], list[float]] = {}
     for (tid, leaf_first), (wall, cpu, n) in stacks.items():
         frames = list(reversed(leaf_first))
+        cut = base_depth.get(tid, 0)
+        if cut:  # the code around a `with perfkit.profile()` block (raw depth, so cut first)
+            frames = frames[cut:]
         # Everything up to the deepest perfkit frame is perfkit's launcher and runner (or the
         # caller of a profiled function): the program's frames start after it.
         for i in range(len(frames) - 1, -1, -1):
             if is_internal(codes[frames[i][0]].co_filename):
                 frames = frames[i + 1 :]
                 break
-        cut = base_depth.get(tid, 0)
-        if cut:
-            frames = frames[cut:]
         if not frames:
             continue
         root = roots.get(tid)

@@ -292,7 +292,9 @@ def float32_error(np: Any, arr: Any, max_values: int = 65536) -> tuple[float | N
         f32 = sample.astype(np.float32).astype(np.float64)
         finite = np.isfinite(sample)
         overflow = bool(np.any(finite & ~np.isfinite(f32)))
-        denom = np.maximum(np.abs(sample), np.finfo(np.float64).tiny)
-        rel = np.abs(f32 - sample) / denom
+        diff = np.abs(f32 - sample)
+        nonzero = sample != 0
+        # relative error where the value is non-zero; a zero must stay exactly zero
+        rel = np.where(nonzero, diff / np.where(nonzero, np.abs(sample), 1.0), diff)
         rel = rel[finite & np.isfinite(f32)]
     return (float(rel.max()) if rel.size else 0.0), overflow

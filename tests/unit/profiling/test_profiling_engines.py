@@ -1,0 +1,112 @@
+"""Engines through the Python API: sampling, tracing, lines, memory, memory-lines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import perfkit.profiling as pp
+from perfkit.errors import UsageError
+from perfkit.profiling.engines.base import ENGINES, Engine, engine_class
+from perfkit.profiling.engines.memory import float32_error
+
+
+def spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def test_sampler_attributes_time_to_the_busy_function():
+    with pp.profile() as p:
+        spin(400_000)
+    prof = p.result
+    names = [f.function for f in prof.functions]
+    assert "spin" in names and prof.sample_count > 0
+    busy = next(f for f in prof.functions if f.function == "spin")
+    assert busy.self_s > 0.5 * prof.wall_s
+    root = prof.threads[0].root.children[0]
+    assert root.function == "test_sampler_attributes_time_to_the_busy_function"
+    assert any(h.function == "spin" and "total += i * i" in h.source for h in prof.hot_lines)
+
+
+def test_tracing_counts_calls_exactly():
+    with pp.profile(cpu="tracing") as p:
+        for _ in range(7):
+            spin(10)
+    row = next(f for f in p.result.functions if f.function == "spin")
+    assert row.calls == 7
+
+
+def test_pyinstrument_engine_builds_a_tree():
+    pytest.importorskip("pyinstrument")
+    with pp.profile(cpu="pyinstrument") as p:
+        spin(300_000)
+    assert any(f.function == "spin" for f in p.result.functions)
+
+
+def test_lines_engine_times_each_line():
+    with pp.profile(lines=[spin]) as p:
+        spin(20_000)
+    (table,) = p.result.line_tables
+    by_line = {r.source.strip(): r for r in table.lines}
+    assert by_line["total += i * i"].hits == 20_000
+    assert by_line["return total"].hits == 1
+
+
+def test_memory_engine_sees_rss_growth_and_large_float64_array():
+    with pp.profile(memory=True) as p:
+        arr = np.random.default_rng(0).standard_normal(3_000_000)  # 24 MB
+        arr = arr * 2.0
+        import time
+
+        time.sleep(0.05)
+    mem = p.result.memory
+    assert mem is not None and mem.peak_rss_bytes >= mem.start_rss_bytes
+    assert mem.peak_rss_bytes - mem.start_rss_bytes > 10 << 20
+    assert len(mem.series) >= 2
+    assert any(a.name == "arr" and a.dtype == "float64" for a in mem.arrays)
+    del arr
+
+
+def test_memory_lines_engine_reports_increments():
+    pytest.importorskip("memory_profiler")
+
+    def grow():
+        block = bytearray(30 << 20)
+        return len(block)
+
+    with pp.profile(memory_lines=[grow], cpu="off") as p:
+        grow()
+    (table,) = p.result.memory.line_tables
+    assert any(r.occurrences for r in table.lines)
+
+
+def test_registry_names_every_engine_and_rejects_unknown():
+    for name in ENGINES:
+        assert isinstance(engine_class(name), type)
+    with pytest.raises(UsageError, match="did you mean sampling"):
+        engine_class("samplng")
+    assert isinstance(engine_class("sampling")(), Engine)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(min_value=-1e30, max_value=1e30, allow_nan=False, width=64),
+                min_size=1, max_size=200))
+def test_float32_error_bounds_the_round_trip(values):
+    arr = np.asarray(values, dtype=np.float64)
+    err, overflow = float32_error(np, arr)
+    assert not overflow
+    f32 = arr.astype(np.float32).astype(np.float64)
+    nz = arr != 0
+    if nz.any():
+        assert np.all(np.abs(f32[nz] - arr[nz]) / np.abs(arr[nz]) <= err + 1e-300)
+    assert err <= 2**-23 or np.any(np.abs(arr[nz]) < 1.2e-38)
+
+
+def test_float32_error_flags_overflow_and_skips_ints():
+    assert float32_error(np, np.array([1e300, 1.0]))[1] is True
+    assert float32_error(np, np.arange(10)) == (None, False)
