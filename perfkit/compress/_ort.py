@@ -211,7 +211,11 @@ class OrtEngine:
         per_channel: bool,
     ) -> _Prepared:
         from perfkit.compress.export import export_onnx
-        from perfkit.compress.quantize import calibration_batches, check_input_shapes
+        from perfkit.compress.quantize import (
+            calibration_batches,
+            check_input_shapes,
+            check_model_runs,
+        )
 
         batches = None
         if mode == "static":
@@ -227,6 +231,7 @@ class OrtEngine:
                     "the onnxruntime engine needs example inputs to export a torch model",
                     "pass example_inputs={name: array}",
                 )
+            check_model_runs(model, example_inputs, "calibration" if batches else "example")
             fp32 = export_onnx(model, example_inputs)
         if batches is not None and example_inputs is not None:
             check_input_shapes(example_inputs, batches)

@@ -120,7 +120,12 @@ class _LastHidden:
     def __init__(self, model: Any, layers_path: str | None) -> None:
         from perfkit.compress.students import find_layers
 
-        _, layers = find_layers(model, layers_path)
+        path, layers = find_layers(model, layers_path)
+        if len(layers) == 0:
+            raise UsageError(
+                f"{type(model).__name__}.{path} is empty: no last hidden state to match",
+                "set beta_hidden=0 or give the model at least one layer",
+            )
         self.value: torch.Tensor | None = None
         self.handle = layers[-1].register_forward_hook(self._hook)
 

@@ -216,6 +216,8 @@ def load_sentence_transformer_dir(path: str | os.PathLike[str], max_length: int 
             f"{path} is not a model directory (no config.json)",
             "pass a sentence-transformers or Hugging Face model directory",
         )
+    bars = tf.utils.logging.is_progress_bar_enabled()
+    tf.utils.logging.disable_progress_bar()  # "Loading weights" bars are not the user's output
     try:
         encoder = tf.AutoModel.from_pretrained(
             str(path), attn_implementation="eager", local_files_only=True
@@ -226,6 +228,9 @@ def load_sentence_transformer_dir(path: str | os.PathLike[str], max_length: int 
             f"cannot load the model in {path}: {exc}".splitlines()[0],
             "check that the directory holds config.json, weights and tokenizer files",
         ) from exc
+    finally:
+        if bars:
+            tf.utils.logging.enable_progress_bar()
     return SentenceEmbedder(encoder, tokenizer, max_length=max_length).eval()
 
 
@@ -359,9 +364,13 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError/RuntimeError for bad files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc)
+        if "Weights only load failed" in text or "Unsupported global" in text:
+            why = "it holds pickled Python objects"
+        else:
+            why = (text.strip().splitlines() or [type(exc).__name__])[0][:160]
         raise InputFileError(
-            f"{path} is not a plain tensor state dict ({first[:160]})",
+            f"{path} is not a plain tensor state dict ({why})",
             "perfkit never unpickles arbitrary objects; save model.state_dict() with torch.save",
         ) from None
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
@@ -381,7 +390,9 @@ def load_model(path: str | os.PathLike[str]) -> nn.Module:
         Missing or corrupt files, an unknown architecture, or a pickled object file.
     """
     path = Path(path)
-    if path.is_file() and path.suffix in (".pt", ".pth", ".bin", ".pkl", ".pickle"):
+    if path.is_file():
+        # Validate the weights first: a pickle is refused as such, whatever sits beside it.
+        load_state_dict(path)
         cfg_path = path.parent / CONFIG_FILE
         weights = path
     else:

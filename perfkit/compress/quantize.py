@@ -190,6 +190,27 @@ def check_input_shapes(
                 )
 
 
+def check_model_runs(model: Any, inputs: Inputs, what: str) -> None:
+    """Run ``model`` on two samples of ``inputs``; a failure is the user's data, said plainly."""
+    from perfkit.compress.models import input_names, predict
+
+    small = {k: np.asarray(v)[:2] for k, v in inputs.items()}
+    try:
+        predict(model, small)
+    except UsageError:
+        raise
+    except Exception as exc:
+        shapes = ", ".join(
+            f"{k} {tuple(np.asarray(inputs[k]).shape)} {np.asarray(inputs[k]).dtype}"
+            for k in input_names(model)
+            if k in inputs
+        )
+        raise UsageError(
+            f"the model cannot run on the {what} data ({shapes}): {str(exc).splitlines()[0][:160]}",
+            f"pass {what} data shaped and typed like the model's real inputs",
+        ) from None
+
+
 def _run(
     mode: str,
     model: Any,

@@ -1,0 +1,193 @@
+"""``perfkit compress MODEL --method dynamic|static|distill --out DIR``: compress and prove it.
+
+Loads a saved model (a perfkit model dir or ``model.pt`` + ``config.json`` read with
+``torch.load(weights_only=True)``, an ``.onnx`` file, or a sentence-transformers directory),
+compresses it, prints the comparison table, and writes the compressed model and ``report.json``
+into DIR. Every input is validated before anything is written; files are staged and moved into
+DIR only when the whole run succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from perfkit.errors import UsageError
+
+METHODS = ("dynamic", "static", "distill")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "compress",
+        help="quantize (int8) or distil a model and report size, latency and fidelity",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument(
+        "model", help="model dir, model.pt (+config.json), .onnx, or sentence-transformers dir"
+    )
+    p.add_argument("--method", choices=METHODS, required=True)
+    p.add_argument("--engine", choices=("onnxruntime", "torch"), default="onnxruntime")
+    p.add_argument(
+        "--calibration",
+        "--data",
+        dest="calibration",
+        help=".npz (one array per input, optional labels), .npy, or .txt (one sentence a line): "
+        "calibration data (static), export examples (dynamic), training data (distill)",
+    )
+    p.add_argument(
+        "--eval", dest="eval_data", help="held-out data for the report (default: --calibration)"
+    )
+    p.add_argument(
+        "--calibration-method", choices=("minmax", "percentile", "entropy"), default="minmax"
+    )
+    p.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor")
+    p.add_argument(
+        "--target-cosine", type=float, help="keep sensitive layers float until this cosine holds"
+    )
+    p.add_argument("--keep", default="alternate", help="distill: 'alternate' or indices like 0,2,4")
+    p.add_argument("--steps", type=int, default=100, help="distill: optimizer steps")
+    p.add_argument("--temperature", type=float, default=2.0, help="distill: softening T > 0")
+    p.add_argument("--lr", type=float, default=1e-4, help="distill: learning rate")
+    p.add_argument("--batch-sizes", default="1,32", help="latency batch sizes, e.g. 1,32")
+    p.add_argument("--repeat", type=int, default=10, help="timed calls per batch size")
+    p.add_argument("--out", required=True, help="output directory")
+    p.set_defaults(func=run)
+
+
+def _parse_ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(
+            f"{what} must be comma-separated integers, got {text!r}", "e.g. 1,32"
+        ) from None
+    if not values:
+        raise UsageError(f"{what} is empty", "e.g. 1,32")
+    return values
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from perfkit.compress import Fidelity, compare_models
+    from perfkit.compress._ort import OrtModel
+    from perfkit.compress.io import load_compressed, load_data
+    from perfkit.compress.models import SentenceEmbedder, input_names, save_model
+
+    batch_sizes = _parse_ints(args.batch_sizes, "--batch-sizes")
+    if any(b <= 0 for b in batch_sizes) or args.repeat <= 0:
+        raise UsageError("batch sizes and --repeat must be positive", "e.g. --batch-sizes 1,32")
+    if args.method == "distill" and args.temperature <= 0:
+        raise UsageError(f"--temperature must be > 0, got {args.temperature}", "use e.g. 2")
+    if args.target_cosine is not None and not 0 < args.target_cosine <= 1:
+        raise UsageError(
+            f"--target-cosine must be in (0, 1], got {args.target_cosine}", "e.g. 0.99"
+        )
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory", "choose a directory")
+
+    model = load_compressed(args.model)
+    is_onnx = isinstance(model, OrtModel)
+    if not is_onnx and not isinstance(model, torch.nn.Module):
+        raise UsageError(
+            f"{args.model} is already a compressed model ({model.method})",
+            "compress the fp32 model instead",
+        )
+    if is_onnx and (args.engine == "torch" or args.method == "distill"):
+        raise UsageError(
+            "an ONNX model cannot be used with --engine torch or --method distill",
+            "pass the torch model (dir with config.json + model.pt)",
+        )
+    names = model.input_names if is_onnx else input_names(model)
+    tokenizer = None
+    if isinstance(model, SentenceEmbedder) and model.tokenizer is not None:
+        tokenizer = model.tokenize
+    if args.calibration is None:
+        raise UsageError(
+            f"--method {args.method} needs data", "pass --calibration DATA (.npz, .npy or .txt)"
+        )
+    data, labels = load_data(args.calibration, names, tokenizer)
+    if args.eval_data:
+        eval_data, eval_labels = load_data(args.eval_data, names, tokenizer)
+    else:
+        eval_data, eval_labels = data, labels
+    target = Fidelity(cosine=args.target_cosine) if args.target_cosine is not None else None
+
+    if args.method == "dynamic":
+        from perfkit.compress import quantize_dynamic
+
+        result = quantize_dynamic(
+            model,
+            data,
+            engine=args.engine,
+            per_channel=not args.per_tensor,
+            target=target,
+            held_out=eval_data,
+        )
+    elif args.method == "static":
+        from perfkit.compress import quantize_static
+
+        result = quantize_static(
+            model,
+            data,
+            engine=args.engine,
+            method=args.calibration_method,
+            per_channel=not args.per_tensor,
+            target=target,
+            held_out=eval_data,
+        )
+    else:
+        from perfkit.compress import distill, student_from_teacher
+
+        keep = args.keep if args.keep == "alternate" else _parse_ints(args.keep, "--keep")
+        result = student_from_teacher(model, keep)
+        train = dict(data)
+        if labels is not None and getattr(model, "task", "") == "classification":
+            train["labels"] = labels
+        distill(
+            model,
+            result,
+            train,
+            steps=args.steps,
+            temperature=args.temperature,
+            lr=args.lr,
+            gamma_ce=0.5 if "labels" in train else 0.0,
+        )
+    report = compare_models(
+        model,
+        {args.method: result},
+        eval_data,
+        labels=eval_labels,
+        batch_sizes=batch_sizes,
+        repeat=args.repeat,
+        task=getattr(model, "task", None),
+    )
+    # Stage everything, then move into --out: an error above or here leaves --out untouched.
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".perfkit-compress-", dir=out))
+    try:
+        if isinstance(result, torch.nn.Module):
+            save_model(result, stage)
+        elif isinstance(result, OrtModel):
+            result.save(stage / "model.onnx")
+        else:
+            result.save(stage)
+        report.save(stage / "report.json")
+        for f in sorted(stage.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    print(report.render())
+    fb = getattr(result, "fallback", None)
+    if fb is not None:
+        print(f"fidelity target: {'met' if fb.met else 'NOT met'} — {fb.reason}")
+        if fb.kept_float:
+            print("kept in float: " + ", ".join(fb.kept_float))
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    print(f"wrote {out}/ ({', '.join(written)})")
+    return 0

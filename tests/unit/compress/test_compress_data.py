@@ -1,0 +1,50 @@
+"""Offline data: digits, the sentence corpus, synthetic audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perfkit.compress.data import digits, paraphrase, sentence_corpus, synthetic_audio
+from perfkit.errors import UsageError
+
+
+def test_digits_splits(digits_data):
+    d = digits_data
+    assert d.train.x.shape[1] == 64 and d.train.x.dtype == np.float32
+    assert len(d.train.x) + len(d.val.x) + len(d.test.x) == 1797
+    assert 0.0 <= d.train.x.min() and d.train.x.max() <= 1.0
+    assert set(np.unique(d.test.y)) == set(range(10))
+    np.testing.assert_array_equal(digits(0).test.y, d.test.y)
+
+
+def test_sentence_corpus_is_deterministic_distinct_prose():
+    a = sentence_corpus(120)
+    assert a == sentence_corpus(120)
+    assert len(a) == 120 and len({s.lower() for s in a}) == 120
+    assert all(40 <= len(s) <= 240 for s in a)
+    held = sentence_corpus(120, source="docstrings")
+    assert len(held) == 120 and not set(a) & set(held)
+
+
+def test_sentence_corpus_errors():
+    with pytest.raises(UsageError, match="unknown sentence source"):
+        sentence_corpus(5, source="wikipedia")
+    with pytest.raises(UsageError, match="positive"):
+        sentence_corpus(0)
+
+
+def test_paraphrase_changes_form_keeps_words():
+    rng = np.random.default_rng(0)
+    s = "The quick brown fox jumps over the lazy dog near the river bank today."
+    p = paraphrase(s, rng)
+    assert p != s and set(p.split()) <= set(s.rstrip(".").split())
+
+
+def test_synthetic_audio_shapes_and_labels():
+    a = synthetic_audio(12, seconds=0.25, num_classes=3)
+    assert a.x.shape == (12, 4000) and a.x.dtype == np.float32
+    assert np.abs(a.x).max() <= 1.0 + 1e-6
+    assert sorted(np.bincount(a.y).tolist()) == [4, 4, 4]
+    with pytest.raises(UsageError):
+        synthetic_audio(0)

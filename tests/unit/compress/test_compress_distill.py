@@ -1,0 +1,112 @@
+"""distill(): the loss falls, a student can overfit one batch, runs are deterministic."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from perfkit.compress import distill, student_from_teacher
+from perfkit.compress.distillation import kl_term
+from perfkit.compress.models import MLPClassifier, predict
+from perfkit.errors import UsageError
+
+
+def _batch(digits_data, n=32):
+    return {"x": digits_data.train.x[:n]}
+
+
+def test_loss_falls_after_one_optimizer_step(digits_model, digits_data):
+    torch.manual_seed(0)
+    student = MLPClassifier(64, (16,), 10)
+    x = torch.as_tensor(digits_data.train.x[:32])
+    with torch.no_grad():
+        t = digits_model(x)
+    before = kl_term(student(x), t, 2.0).item()
+    distill(digits_model, student, {"x": x.numpy()}, steps=1, lr=1e-2, beta_hidden=0.0)
+    student.eval()
+    with torch.no_grad():
+        after = kl_term(student(x), t, 2.0).item()
+    assert after < before
+
+
+def test_student_overfits_one_batch(digits_model, digits_data):
+    torch.manual_seed(0)
+    student = MLPClassifier(64, (32,), 10)
+    data = _batch(digits_data, 16)
+    result = distill(
+        digits_model, student, data, steps=300, lr=1e-2, batch_size=16, beta_hidden=0.0
+    )
+    assert result.losses[-1] < 0.02 * result.losses[0]
+    t = predict(digits_model, data).argmax(1)
+    s = predict(result.student, data).argmax(1)
+    assert (t == s).all()
+
+
+def test_deterministic_under_seed(digits_model, digits_data):
+    data = _batch(digits_data, 64)
+    logs = []
+    for _ in range(2):
+        torch.manual_seed(123)  # a different global state must not matter: distill reseeds
+        student = MLPClassifier(64, (16, 16), 10)
+        torch.manual_seed(0)
+        student.load_state_dict(MLPClassifier(64, (16, 16), 10).state_dict())
+        logs.append(distill(digits_model, student, data, steps=5, lr=1e-3, seed=7).log)
+    assert logs[0] == logs[1]
+
+
+def test_hidden_projection_added_when_widths_differ(digits_model, digits_data):
+    student = MLPClassifier(64, (16, 16), 10)
+    res = distill(digits_model, student, _batch(digits_data), steps=2, beta_hidden=1.0)
+    assert res.projection is not None and res.projection.in_features == 16
+    assert res.projection.out_features == 48
+    assert {"kl", "hidden"} <= set(res.log[0])
+
+
+def test_ce_term_used_with_labels(digits_model, digits_data):
+    student = copy.deepcopy(digits_model)
+    data = {"x": digits_data.train.x[:64], "labels": digits_data.train.y[:64]}
+    res = distill(digits_model, student, data, steps=2, gamma_ce=1.0)
+    assert "ce" in res.log[0] and res.log[0]["ce"] > 0
+
+
+def test_embedding_models_use_similarity_and_cosine_terms(bert, tokens):
+    student = student_from_teacher(bert, "alternate")
+    res = distill(bert, student, tokens, steps=3, lr=1e-3, batch_size=16)
+    assert {"kl", "cos", "hidden"} <= set(res.log[0])
+    assert all(np.isfinite(r["loss"]) for r in res.log)
+    assert not res.student.training
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"temperature": 0.0, "steps": 1}, "temperature must be > 0"),
+        ({"temperature": -2.0, "steps": 1}, "temperature must be > 0"),
+        ({"steps": 1, "epochs": 1}, "not both"),
+        ({"steps": 0}, "positive"),
+        ({"steps": 1, "gamma_ce": 1.0}, "needs labels"),
+        ({"steps": 1, "alpha_kl": 0.0, "beta_hidden": 0.0}, "every loss weight is 0"),
+    ],
+)
+def test_bad_arguments(digits_model, digits_data, kwargs, match):
+    student = MLPClassifier(64, (16,), 10)
+    with pytest.raises(UsageError, match=match):
+        distill(digits_model, student, _batch(digits_data), **kwargs)
+
+
+def test_hidden_term_needs_a_layer_stack(digits_model, digits_data):
+    with pytest.raises(UsageError, match="beta_hidden=0"):
+        distill(digits_model, MLPClassifier(64, (16,), 10), _batch(digits_data), steps=1)
+
+
+def test_empty_data_and_wrong_inputs(digits_model, bert, tokens):
+    student = MLPClassifier(64, (16,), 10)
+    with pytest.raises(UsageError, match="empty"):
+        distill(digits_model, student, {"x": np.zeros((0, 64), np.float32)}, steps=1)
+    with pytest.raises(UsageError, match="lacks inputs"):
+        distill(digits_model, student, {"y": np.zeros((4, 64), np.float32)}, steps=1)
+    with pytest.raises(UsageError, match="same inputs"):
+        distill(bert, student, tokens, steps=1)
