@@ -15,10 +15,10 @@ import numpy as np
 from perfkit.memory.downcast import (
     ColumnReport,
     _Column,
+    _convert_all,
     _convert_numpy,
     _keep,
     _Options,
-    _parallel_map,
     _Plan,
     _plan_other_dtype,
     _smallest_int,
@@ -188,7 +188,7 @@ def run_pandas(
             return s.astype("category").array
         return None
 
-    new = _parallel_map(one, list(zip(cols, series, plans, strict=True)))
+    new = _convert_all(one, list(zip(cols, series, plans, strict=True)))
     final: list[_Plan] = []
     for plan, arr in zip(plans, new, strict=True):
         if arr is not None and plan.kind == "category":
@@ -270,7 +270,7 @@ def run_polars(
             return s.cast(pl.Categorical)
         return s
 
-    new = _parallel_map(one, list(zip(series, plans, strict=True)))
+    new = _convert_all(one, list(zip(series, plans, strict=True)))
     final = []
     for plan, s in zip(plans, new, strict=True):
         if plan.kind == "category":

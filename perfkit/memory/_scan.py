@@ -40,7 +40,8 @@ F_INT_BAD, F_INT_FIRST = 4, 5
 F_32_BAD, F_32_ABS, F_32_REL, F_32_FIRST = 6, 7, 8, 9
 F_16_BAD, F_16_ABS, F_16_REL, F_16_FIRST = 10, 11, 12, 13
 F_DONE = 14
-N_FLOAT_STATS = 15
+F_32_UPTO = 15  # float32 was measured on [start, F_32_UPTO) of the chunk
+N_FLOAT_STATS = 16
 
 # Candidate slots of the shared ``alive`` flags (one row per column).
 C_INT, C_F32, C_F16 = 0, 1, 2
@@ -106,6 +107,31 @@ _I64_MAX = np.iinfo(np.int64).max
 _TWO_P63 = 9.223372036854775808e18
 
 
+@nb.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _f32_range(x, lo, hi, rtol, atol):
+    """Float32 check of ``x[lo:hi]``: (n bad, max abs bits, max rel bits, first bad index)."""
+    bad = 0
+    a32 = 0
+    r32 = 0
+    for i in range(lo, hi):
+        v = np.float64(x[i])
+        e = abs(np.float64(np.float32(v)) - v)
+        bad += e > atol + rtol * abs(v)
+        e = e if e == e else 0.0
+        r = e / abs(v)
+        r = r if r == r else 0.0
+        a32 = max(a32, _bits(e))
+        r32 = max(r32, _bits(r))
+    first = -1
+    if bad:
+        for i in range(lo, hi):
+            v = np.float64(x[i])
+            if abs(np.float64(np.float32(v)) - v) > atol + rtol * abs(v):
+                first = i
+                break
+    return bad, a32, r32, first
+
+
 @nb.njit(cache=True, nogil=True, error_model="numpy")
 def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
     n_nan = 0
@@ -118,6 +144,7 @@ def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
     a32 = 0
     r32 = 0
     f32 = -1
+    f32_upto = lo  # float32 was measured on [lo, f32_upto) of this chunk
     b16 = 0
     a16 = 0
     r16 = 0
@@ -158,25 +185,6 @@ def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
                         int_first = i
                         break
                 alive_row[C_INT] = 0
-        if chk32:
-            bad = 0
-            for i in range(start, stop):
-                v = np.float64(x[i])
-                e = abs(np.float64(np.float32(v)) - v)
-                bad += e > atol + rtol * abs(v)
-                e = e if e == e else 0.0
-                r = e / abs(v)
-                r = r if r == r else 0.0
-                a32 = max(a32, _bits(e))
-                r32 = max(r32, _bits(r))
-            if bad:
-                b32 += bad
-                for i in range(start, stop):
-                    v = np.float64(x[i])
-                    if abs(np.float64(np.float32(v)) - v) > atol + rtol * abs(v):
-                        f32 = i
-                        break
-                alive_row[C_F32] = 0
         if chk16:
             bad = 0
             for i in range(start, stop):
@@ -196,6 +204,19 @@ def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
                         f16 = i
                         break
                 alive_row[C_F16] = 0
+                chk16 = False
+        if chk32 and not chk16:
+            # float16 (checked first) already failed here: float32 is open. Catch up on the
+            # blocks of this chunk that skipped float32 while float16 was still open.
+            b, ea, er, fi = _f32_range(x, f32_upto, stop, rtol, atol)
+            f32_upto = stop
+            a32 = max(a32, ea)
+            r32 = max(r32, er)
+            if b:
+                b32 += b
+                if f32 < 0:
+                    f32 = fi
+                alive_row[C_F32] = 0
         start = stop
     st[F_NAN] = n_nan
     st[F_INF] = n_inf
@@ -212,6 +233,7 @@ def _float_chunk(x, lo, hi, rtol, atol, alive_row, st):
     st[F_16_REL] = _unbits(r16)
     st[F_16_FIRST] = f16
     st[F_DONE] = done
+    st[F_32_UPTO] = f32_upto
 
 
 @intrinsic
