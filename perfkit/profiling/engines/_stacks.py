@@ -86,6 +86,8 @@ def build(
     line_self: dict[tuple[int, int], list[float]] = {}
     line_total: dict[tuple[int, int], list[float]] = {}
     for (tid, leaf_first), (wall, cpu, n) in stacks.items():
+        if thread_names.get(tid, "").startswith("perfkit-"):
+            continue  # perfkit's own helper threads (run metadata lookup)
         frames = list(reversed(leaf_first))
         cut = base_depth.get(tid, 0)
         if cut:  # the code around a `with perfkit.profile()` block (raw depth, so cut first)

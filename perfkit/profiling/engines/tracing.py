@@ -58,7 +58,15 @@ class TracingEngine:
                 continue
             filename, line, name = key
             edges = tuple(
-                CallerEdge(cf, cl, cn, int(c[1]), int(c[0]), float(c[2]), float(c[3]))
+                CallerEdge(
+                    function=cn,
+                    file=cf,
+                    line=cl,
+                    calls=int(c[1]),
+                    primitive_calls=int(c[0]),
+                    self_s=float(c[2]),
+                    total_s=float(c[3]),
+                )
                 for (cf, cl, cn), c in callers.items()
                 if not _dropped((cf, cl, cn))
             )
