@@ -15,16 +15,30 @@ WORK = ["--assets", "30", "--days", "10000", "--scale", "0.2"]
 
 
 def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "perfkit", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "perfkit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
 def profiles(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("diff")
     for name in ("slow_pipeline", "slow_pipeline_fixed"):
-        res = cli("profile", "--quiet", "--format", "json", "--out", name,
-                  str(ROOT / "examples" / f"{name}.py"), *WORK, cwd=tmp)
+        res = cli(
+            "profile",
+            "--quiet",
+            "--format",
+            "json",
+            "--out",
+            name,
+            str(ROOT / "examples" / f"{name}.py"),
+            *WORK,
+            cwd=tmp,
+        )
         assert res.returncode == 0, res.stderr
     return tmp / "slow_pipeline" / "profile.json", tmp / "slow_pipeline_fixed" / "profile.json"
 
@@ -45,10 +59,8 @@ def test_diff_reports_the_speed_up_per_function(profiles, tmp_path):
 
 def test_fail_if_slower_gates_a_regression(profiles, tmp_path):
     slow, fixed = profiles
-    assert cli("diff", str(fixed), str(slow), "--fail-if-slower", "5", cwd=tmp_path
-               ).returncode == 1
-    assert cli("diff", str(slow), str(fixed), "--fail-if-slower", "5", cwd=tmp_path
-               ).returncode == 0
+    assert cli("diff", str(fixed), str(slow), "--fail-if-slower", "5", cwd=tmp_path).returncode == 1
+    assert cli("diff", str(slow), str(fixed), "--fail-if-slower", "5", cwd=tmp_path).returncode == 0
 
 
 def test_bad_files_are_clear_errors_with_exit_2(profiles, tmp_path):

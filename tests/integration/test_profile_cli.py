@@ -60,8 +60,14 @@ PROGRAM = textwrap.dedent(
 
 def run(args, cwd, stdin="hello", env=None, **kw):
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd, input=stdin, capture_output=True, text=True,
-        timeout=120, env=env, **kw,
+        [sys.executable, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        **kw,
     )
 
 
@@ -119,8 +125,11 @@ def test_sigint_writes_partial_report_and_dies_by_sigint(tmp_path):
         "import time\nprint('ready', flush=True)\nwhile True:\n    sum(range(1000))\n"
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perfkit", "profile", "--out", "out", "loop.py"], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "perfkit", "profile", "--out", "out", "loop.py"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(0.3)
@@ -134,8 +143,7 @@ def test_sigint_writes_partial_report_and_dies_by_sigint(tmp_path):
 
 def test_module_mode_matches_python_dash_m(prog):
     plain = run(["-m", "pkg.tool", "a", "--exit", "4"], prog)
-    prof = perfkit(["--out", "out", "--cpu", "tracing", "-m", "pkg.tool", "a", "--exit", "4"],
-                   prog)
+    prof = perfkit(["--out", "out", "--cpu", "tracing", "-m", "pkg.tool", "a", "--exit", "4"], prog)
     assert plain.returncode == prof.returncode == 4
     assert prof.stdout == plain.stdout
     p = load(prog / "out")
@@ -192,8 +200,9 @@ def test_memory_lines_and_pyinstrument_modes(tmp_path):
         "def spin():\n    return sum(i * i for i in range(300_000))\n\n"
         "print(grow(), spin())\n"
     )
-    prof = perfkit(["--out", "out", "--cpu", "pyinstrument", "--memory-lines", "grow",
-                    "mem.py"], tmp_path)
+    prof = perfkit(
+        ["--out", "out", "--cpu", "pyinstrument", "--memory-lines", "grow", "mem.py"], tmp_path
+    )
     assert prof.returncode == 0, prof.stderr
     assert prof.stdout == "3 8999955000050000\n"
     p = load(tmp_path / "out")

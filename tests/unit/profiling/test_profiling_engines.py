@@ -94,8 +94,13 @@ def test_registry_names_every_engine_and_rejects_unknown():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.floats(min_value=-1e30, max_value=1e30, allow_nan=False, width=64),
-                min_size=1, max_size=200))
+@given(
+    st.lists(
+        st.floats(min_value=-1e30, max_value=1e30, allow_nan=False, width=64),
+        min_size=1,
+        max_size=200,
+    )
+)
 def test_float32_error_bounds_the_round_trip(values):
     arr = np.asarray(values, dtype=np.float64)
     err, overflow = float32_error(np, arr)

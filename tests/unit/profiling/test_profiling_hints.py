@@ -28,16 +28,36 @@ MB = 1 << 20
 
 def make(source: str, functions=(), hot=(), memory=None, wall=1.0) -> Profile:
     return Profile(
-        program="app.py", kind="script", argv=("app.py",), cwd="/prog", modes=("sampling",),
-        started_at="2026-01-01T00:00:00Z", wall_s=wall, cpu_s=wall,
-        functions=tuple(functions), hot_lines=tuple(hot), memory=memory,
+        program="app.py",
+        kind="script",
+        argv=("app.py",),
+        cwd="/prog",
+        modes=("sampling",),
+        started_at="2026-01-01T00:00:00Z",
+        wall_s=wall,
+        cpu_s=wall,
+        functions=tuple(functions),
+        hot_lines=tuple(hot),
+        memory=memory,
         sources={FILE: textwrap.dedent(source).strip("\n")},
     )
 
 
 def fn(name, line, total, self_s=None, cpu=None, calls=None):
-    return FunctionStat(name, FILE, line, self_s if self_s is not None else total, total,
-                        cpu, cpu, calls, calls, 10, "__main__", True)
+    return FunctionStat(
+        name,
+        FILE,
+        line,
+        self_s if self_s is not None else total,
+        total,
+        cpu,
+        cpu,
+        calls,
+        calls,
+        10,
+        "__main__",
+        True,
+    )
 
 
 def hl(line, self_s, total=None, function="f", source=""):
@@ -46,9 +66,9 @@ def hl(line, self_s, total=None, function="f", source=""):
 
 # -- float64-downcast ------------------------------------------------------------------------
 
+
 def _arr(dtype="float64", nbytes=80 * MB, err=6e-8, overflow=False):
-    return ArrayObservation(FILE, 2, "load", "prices", dtype, (nbytes // 8,), nbytes, err,
-                            overflow)
+    return ArrayObservation(FILE, 2, "load", "prices", dtype, (nbytes // 8,), nbytes, err, overflow)
 
 
 def _mem(arrays=(), sites=()):
@@ -124,8 +144,11 @@ def sma(x, window):
 
 
 def test_numba_fires_on_hot_numeric_loop():
-    prof = make(SRC_LOOP, [fn("sma", 1, 0.8, 0.8)], [hl(6, 0.6, function="sma"),
-                                                       hl(5, 0.15, function="sma")])
+    prof = make(
+        SRC_LOOP,
+        [fn("sma", 1, 0.8, 0.8)],
+        [hl(6, 0.6, function="sma"), hl(5, 0.15, function="sma")],
+    )
     (h,) = rule_numba_loop(prof)
     assert h.line == 3 and "numba.njit" in h.suggestion and "0.75 s" in h.evidence
 
@@ -191,8 +214,14 @@ def score(values, a, b, c):
 
 
 def test_list_rule_fires_for_sum_of_listcomp_list_display_and_list_call():
-    prof = make(SRC_LISTS, hot=[hl(2, 0.3, function="score"), hl(3, 0.1, function="score"),
-                                hl(5, 0.2, function="score")])
+    prof = make(
+        SRC_LISTS,
+        hot=[
+            hl(2, 0.3, function="score"),
+            hl(3, 0.1, function="score"),
+            hl(5, 0.2, function="score"),
+        ],
+    )
     hints = {h.line: h for h in rule_list_only_iterated(prof)}
     assert set(hints) == {2, 3, 5}
     assert "generator" in hints[2].suggestion and "tuple" in hints[3].suggestion
@@ -205,8 +234,9 @@ def test_list_rule_silent_on_kept_lists_and_cold_lines():
 
 
 def test_find_hints_orders_by_value_and_dedupes():
-    prof = make(SRC_LOOP, [fn("sma", 1, 0.8)], [hl(6, 0.6, function="sma"),
-                                                hl(6, 0.6, function="sma")])
+    prof = make(
+        SRC_LOOP, [fn("sma", 1, 0.8)], [hl(6, 0.6, function="sma"), hl(6, 0.6, function="sma")]
+    )
     hints = find_hints(prof)
     assert [h.rule for h in hints] == ["numba-loop"]
     assert find_hints(make("x = 1\n")) == []

@@ -56,9 +56,14 @@ def test_newer_schema_is_refused_with_upgrade_hint(profile):
 
 @pytest.mark.parametrize(
     ("content", "match"),
-    [("{not json", "not valid JSON"), ('{"kind": "other"}', "not a perfkit profile"),
-     ('{"kind": "perfkit-profile", "schema_version": 1, "profile": {"program": "x"}}',
-      "malformed")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"kind": "other"}', "not a perfkit profile"),
+        (
+            '{"kind": "perfkit-profile", "schema_version": 1, "profile": {"program": "x"}}',
+            "malformed",
+        ),
+    ],
 )
 def test_corrupt_files_raise_schema_error(tmp_path, content, match):
     path = tmp_path / "bad.json"

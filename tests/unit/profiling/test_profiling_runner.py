@@ -75,8 +75,9 @@ def test_exception_is_returned_without_perfkit_frames(tmp_path):
 def test_hooks_run_around_the_program_even_on_sys_exit():
     calls = []
     program = prepare("code", "import sys; sys.exit(4)")
-    result = execute(program, lambda: calls.append("start"), lambda: calls.append("stop"),
-                     restore=True)
+    result = execute(
+        program, lambda: calls.append("start"), lambda: calls.append("stop"), restore=True
+    )
     assert calls == ["start", "stop"] and result.exit_status == 4
 
 

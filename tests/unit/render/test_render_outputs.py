@@ -92,8 +92,9 @@ def test_print_summary_plain_when_not_a_terminal(profile, capsys):
 
 def test_json_renderer_validates_against_profile_schema(profile):
     schema_path = Path(__file__).parents[3] / "perfkit" / "profiling" / "profile.schema.json"
-    jsonschema.validate(json.loads(JsonRenderer().render(profile)), json.loads(
-        schema_path.read_text()))
+    jsonschema.validate(
+        json.loads(JsonRenderer().render(profile)), json.loads(schema_path.read_text())
+    )
 
 
 def test_pstats_loads_with_pstats(profile, tmp_path):
