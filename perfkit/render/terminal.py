@@ -190,7 +190,12 @@ def render_plain(sections: list[Section]) -> str:
             widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(sec.headers)]
             last = len(widths) - 1
 
-            def fmt(cells: tuple[str, ...], sec: Section = sec, widths: list[int] = widths) -> str:
+            def fmt(
+                cells: tuple[str, ...],
+                sec: Section = sec,
+                widths: list[int] = widths,
+                last: int = last,
+            ) -> str:
                 parts = [
                     c.rjust(w) if sec.right[i] else (c if i == last else c.ljust(w))
                     for i, (c, w) in enumerate(zip(cells, widths, strict=True))

@@ -217,10 +217,12 @@ class MemoryEngine:
         for trace in snapshot.traces:
             if trace.size < MIN_TRACE_BYTES:
                 continue
+            # tracemalloc tracebacks run from the oldest frame to the newest: take the newest
+            # frame of the program's own code (the line that asked for the memory)
             frame = next(
                 (
                     fr
-                    for fr in trace.traceback
+                    for fr in reversed(trace.traceback)
                     if is_user_code(fr.filename) and not is_internal(fr.filename)
                 ),
                 None,
