@@ -106,9 +106,9 @@ def _write(df: object, out: Path) -> None:
             df.to_parquet(fh, index=False)
 
 
-def _outputs_for(inputs: list[Path], out: str) -> list[Path]:
+def _outputs_for(inputs: list[Path], out: str, many: bool) -> list[Path]:
     target = Path(out)
-    multi = len(inputs) > 1 or target.is_dir() or out.endswith(os.sep)
+    multi = many or len(inputs) > 1 or target.is_dir() or out.endswith(os.sep)
     if not multi:
         if target.suffix.lower() not in (".csv", ".parquet", ".pq"):
             raise UsageError(
@@ -131,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     if args.n_jobs is not None and args.n_jobs == 0:
         raise UsageError("--n-jobs must be a non-zero integer", "e.g. --n-jobs 2, or -1 for all")
     inputs = _inputs(args.input)
-    outputs = _outputs_for(inputs, args.out)
+    many = Path(args.input).is_dir() or any(ch in args.input for ch in "*?[")
+    outputs = _outputs_for(inputs, args.out, many)
     backend = args.backend
     client = None
     if args.scheduler and backend not in ("auto", "dask"):

@@ -15,8 +15,9 @@ Backends (one small protocol: ``run(job) -> None``, writing into ``job.outputs``
 ``numba``
     one ``prange`` loop over tiles per indicator, in this process (numba's thread pool).
 ``dask``
-    the same batches as tasks on a ``dask.distributed`` cluster through joblib's dask
-    backend; each task receives only its batch's columns and returns its outputs.
+    the same batches as tasks on a ``dask.distributed`` cluster; each task receives only its
+    batch's columns and returns its outputs (see :func:`run_dask` for why the client submits
+    them rather than joblib's dask backend).
 
 ``auto`` picks from the panel size and core count (:func:`choose_backend`); the rules are
 the ones measured by ``python -m perfkit.indicators.benchmark`` (see reports/indicators.md).
@@ -314,15 +315,20 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
 def run_dask(
     job: Job, ranges: list[tuple[int, int]], scheduler: Any, progress: Progress
 ) -> dict[str, Any]:
-    """Run the batches on a dask.distributed cluster via joblib's dask backend.
+    """Run the batches as tasks on a dask.distributed cluster.
 
-    A worker that dies mid-run makes the scheduler re-run its tasks elsewhere (dask's
+    Each task receives only its batch's columns and returns that batch's outputs. A worker
+    that dies mid-run makes the scheduler re-run its tasks elsewhere (dask's
     ``allowed-failures`` retries); when retries run out the error is raised here as a
     :class:`PerfkitError`. Every batch's result is checked before assembly, so a partial
     result is never returned.
-    """
-    from joblib import Parallel, delayed, parallel_config
 
+    The tasks are submitted with the client itself rather than through joblib's dask backend:
+    with joblib 1.6 and distributed 2026.8, a worker death (``KilledWorker``) makes joblib's
+    result collector fail silently and ``Parallel`` then waits forever (found by
+    tests/integration/test_indicators_dask.py). The batches and the task function are the same
+    as the other backends'.
+    """
     client, owned = _dask_client(scheduler)
     try:
         info = client.scheduler_info()
@@ -330,20 +336,16 @@ def run_dask(
         if n_workers == 0:
             client.wait_for_workers(1, timeout=30)
         results: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-
-        def batch_fields(a: int, b: int) -> dict[str, np.ndarray]:
-            return {k: np.ascontiguousarray(v[:, a:b]) for k, v in job.fields.items()}
-
+        task = _batch_task  # looked up per call: tests swap it for a dying task
+        futures = {}
         try:
-            with parallel_config(backend="dask", client=client):
-                par = Parallel(n_jobs=-1, return_as="generator")
-                outs = par(
-                    delayed(_batch_task)(batch_fields(a, b), job.specs, job.restart, job.tile)
-                    for a, b in ranges
-                )
-                for (a, b), out in zip(ranges, outs, strict=True):
-                    results[(a, b)] = out
-                    progress(b - a)
+            for a, b in ranges:
+                fields = {k: np.ascontiguousarray(v[:, a:b]) for k, v in job.fields.items()}
+                fut = client.submit(task, fields, job.specs, job.restart, job.tile, pure=False)
+                futures[fut] = (a, b)
+            for fut, (a, b) in futures.items():
+                results[(a, b)] = fut.result()
+                progress(b - a)
         except Exception as exc:
             if isinstance(exc, PerfkitError):
                 raise
@@ -353,6 +355,8 @@ def run_dask(
                 f"{len(results)} of {len(ranges)} batches had finished, nothing was returned",
                 "check the workers' logs and memory limits, then run again",
             ) from exc
+        finally:
+            client.cancel(list(futures))
         n_bars = job.shape[0]
         for (a, b), out in results.items():
             for name, arr in job.outputs.items():
