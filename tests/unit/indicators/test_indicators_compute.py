@@ -1,4 +1,4 @@
-"""compute(): every backend gives identical results; panel shapes round-trip; bad input fails clearly."""
+"""compute(): all backends agree bit for bit; shapes and labels round-trip; bad input fails."""
 
 from __future__ import annotations
 

@@ -67,7 +67,9 @@ def talib_outputs(spec: str, d: dict[str, np.ndarray]) -> list[np.ndarray]:
 def assert_matches(got: np.ndarray, want: np.ndarray, label: str, scale: float) -> None:
     """Identical NaN positions; values within 1e-9 relative (absolute floor: 1e-9 * scale)."""
     gn, wn = np.isnan(got), np.isnan(want)
-    assert np.array_equal(gn, wn), f"{label}: NaN positions differ at {np.flatnonzero(gn != wn)[:5]}"
+    assert np.array_equal(gn, wn), (
+        f"{label}: NaN positions differ at {np.flatnonzero(gn != wn)[:5]}"
+    )
     ok = ~gn
     err = np.abs(got[ok] - want[ok])
     tol = 1e-9 * np.maximum(np.abs(want[ok]), scale)

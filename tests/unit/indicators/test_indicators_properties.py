@@ -19,7 +19,11 @@ FAST = settings(max_examples=60, deadline=None)
 
 
 @FAST
-@given(value=st.floats(min_value=-1e9, max_value=1e9, allow_nan=False), n=windows, size=st.integers(1, 80))
+@given(
+    value=st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+    n=windows,
+    size=st.integers(1, 80),
+)
 def test_sma_of_constant_is_the_constant(value: float, n: int, size: int) -> None:
     out = compute({"close": np.full(size, value)}, f"sma:{n},ema:{n}", backend="serial")
     for arr in out.values():
