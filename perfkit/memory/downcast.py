@@ -796,6 +796,8 @@ def _to_float16(values: np.ndarray) -> np.ndarray:
     """float32/float64 -> float16 with the numba kernel (same bits as ``astype``, all cores)."""
     from perfkit.memory import _scan as S
 
+    if values.size < _MIN_CHUNK:  # not worth waking the threads: NumPy gives the same bits
+        return values.astype(np.float16)
     src = np.ascontiguousarray(values) if values.size <= _STRIDED_CHUNK else values
     if not src.flags.c_contiguous or src.dtype.itemsize not in (4, 8):
         return values.astype(np.float16)

@@ -115,8 +115,19 @@ def test_float16_rounding_has_numpy_error(v):
     )
 )
 def test_float16_conversion_kernel_is_bit_exact(x):
-    from perfkit.memory.downcast import _to_float16
+    with np.errstate(over="ignore"):
+        ref = x.astype(np.float16)
+    out = np.empty(x.size, dtype=np.uint16)
+    _scan.to_float16_bits(x.ctypes.data, x.size, np.empty(0, dtype=x.dtype), out)
+    assert np.array_equal(out, ref.view(np.uint16))
 
+
+def test_large_float16_conversion_uses_the_kernel_and_matches_numpy():
+    from perfkit.memory.downcast import _MIN_CHUNK, _to_float16
+
+    x = np.linspace(-70000.0, 70000.0, 2 * _MIN_CHUNK + 3)
+    x[::7] = 1e-7  # float16 subnormals
+    x[5] = np.nan
     with np.errstate(over="ignore"):
         ref = x.astype(np.float16)
     assert np.array_equal(_to_float16(x).view(np.uint16), ref.view(np.uint16))
