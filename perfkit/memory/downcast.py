@@ -696,15 +696,28 @@ def _pieces(a: np.ndarray) -> list[np.ndarray]:
 def _plan_numeric(cols: Sequence[_Column], opt: _Options, allow_nullable: bool, why: str):
     """Plan every NumPy-backed numeric column: ints and floats through the numba scans."""
     plans: dict[int, _Plan] = {}
+    for i, c in enumerate(cols):
+        if c.values is not None and not c.dtype.isnative:
+            plans[i] = _keep(
+                c.name,
+                c.dtype.str,
+                c.nbytes,
+                f"kept: non-native byte order ({c.dtype.str}); "
+                f"convert with .astype('{c.dtype.newbyteorder('=').str}') first",
+            )
     int_idx = [
         i
         for i, c in enumerate(cols)
-        if c.values is not None and c.dtype.kind in "iu" and c.size and opt.ints
+        if c.values is not None and c.dtype.kind in "iu" and c.size and opt.ints and i not in plans
     ]
     float_idx = [
         i
         for i, c in enumerate(cols)
-        if c.values is not None and c.dtype.kind == "f" and c.size and c.dtype.itemsize in (4, 8)
+        if c.values is not None
+        and c.dtype.kind == "f"
+        and c.size
+        and c.dtype.itemsize in (4, 8)
+        and i not in plans
     ]
     if int_idx:
         pieces = [(i, p) for i in int_idx for p in cols[i].pieces]

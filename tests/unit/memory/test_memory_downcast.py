@@ -232,3 +232,19 @@ def test_long_columns_use_many_chunks():
     y = np.arange(300_000, dtype=np.float64)
     small, _ = downcast(y)
     assert small.dtype == np.int32 and np.array_equal(small, y)
+
+
+def test_non_native_byte_order_is_kept_with_a_reason():
+    x = np.array([1.5, 2.5], dtype=">f8")
+    small, report = downcast(x)
+    assert small is x
+    assert "non-native byte order" in report.columns[0].reason
+
+
+def test_long_double_is_kept():
+    x = np.array([1.5], dtype=np.longdouble)
+    small, report = downcast(x)
+    if x.dtype.itemsize in (4, 8):  # platforms where long double is double
+        assert small.dtype != x.dtype
+    else:
+        assert small is x and "not supported" in report.columns[0].reason
