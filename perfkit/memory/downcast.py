@@ -395,10 +395,10 @@ def _plan_float_array(
                 options.append((nb, 1, plan))
             elif target is not None:
                 rejected.append(f"integers: {st['n_nan']} NaN ({why_no_nullable})")
+        elif st["n_inf"]:
+            rejected.append(f"integers: {st['n_inf']}+ infinite values")
         elif not has_finite and n:
             rejected.append("integers: no finite value")
-        elif st["n_inf"]:
-            rejected.append(f"integers: {st['n_inf']} infinite values")
         elif st["int_first"] >= 0:
             rejected.append("integers: " + _example(x, st["int_first"], "int"))
     for dt in opt.floats:
