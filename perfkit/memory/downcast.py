@@ -92,6 +92,20 @@ class ColumnReport:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnReport:
+        """Inverse of :meth:`to_dict` (``changed`` is derived, so it is ignored)."""
+        return cls(
+            name=str(data["name"]),
+            old_dtype=str(data["old_dtype"]),
+            new_dtype=str(data["new_dtype"]),
+            bytes_before=int(data["bytes_before"]),
+            bytes_after=int(data["bytes_after"]),
+            max_abs_error=float(data.get("max_abs_error", 0.0)),
+            max_rel_error=float(data.get("max_rel_error", 0.0)),
+            reason=str(data.get("reason", "")),
+        )
+
 
 @dataclass(frozen=True)
 class DowncastReport:
@@ -156,6 +170,17 @@ class DowncastReport:
             "notes": list(self.notes),
             "columns": [c.to_dict() for c in self.columns],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DowncastReport:
+        """Inverse of :meth:`to_dict` (totals are derived from the columns)."""
+        return cls(
+            columns=tuple(ColumnReport.from_dict(c) for c in data.get("columns", [])),
+            rtol=float(data["rtol"]),
+            atol=float(data["atol"]),
+            converted=bool(data.get("converted", True)),
+            notes=tuple(data.get("notes", ())),
+        )
 
     def render(self) -> str:
         """A plain-text table, one row per column, and a total line."""

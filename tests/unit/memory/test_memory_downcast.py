@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -146,6 +148,9 @@ def test_report_render_and_dict():
     assert d["bytes_before"] == 24 and d["bytes_after"] == 3
     assert d["columns"][0]["changed"] is True
     assert report["array"].new_dtype == "int8"
+    from perfkit.memory.downcast import DowncastReport
+
+    assert DowncastReport.from_dict(json.loads(json.dumps(d))) == report
 
 
 @pytest.mark.parametrize(
