@@ -253,3 +253,12 @@ def test_long_double_is_kept():
         assert small.dtype != x.dtype
     else:
         assert small is x and "not supported" in report.columns[0].reason
+
+
+def test_public_names_are_the_functions_not_the_submodule():
+    import perfkit
+    import perfkit.memory
+    import perfkit.memory.cases  # noqa: F401 - imports the perfkit.memory.downcast submodule
+
+    assert callable(perfkit.memory.downcast) and perfkit.memory.downcast is downcast
+    assert perfkit.downcast is downcast and perfkit.plan_downcast is plan_downcast
