@@ -102,16 +102,26 @@ def calibrate(fn: Callable[[Any], Any], inputs: Any, device: str = "cpu") -> int
 
 
 def peak_memory(fn: Callable[[Any], Any], inputs: Any, device: str = "cpu") -> int:
-    """Peak bytes allocated during one call of ``fn`` above what was allocated before it."""
+    """Peak bytes allocated during one call of ``fn`` above what was allocated before it.
+
+    On CUDA this is the device peak plus the host peak: a CUDA case's baseline often runs on the
+    host (NumPy), and counting only device memory would make it look free.
+    """
     if device == "cuda":
         import torch
 
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
-        fn(inputs)
-        torch.cuda.synchronize()
-        return int(torch.cuda.max_memory_allocated() - before)
+        host = _host_peak(fn, inputs, sync=torch.cuda.synchronize)
+        return int(torch.cuda.max_memory_allocated() - before) + host
+    return _host_peak(fn, inputs)
+
+
+def _host_peak(
+    fn: Callable[[Any], Any], inputs: Any, sync: Callable[[], None] = lambda: None
+) -> int:
+    """Peak bytes traced by tracemalloc (Python objects and NumPy buffers) during one call."""
     gc.collect()
     already = tracemalloc.is_tracing()
     if not already:
@@ -120,6 +130,7 @@ def peak_memory(fn: Callable[[Any], Any], inputs: Any, device: str = "cpu") -> i
         tracemalloc.reset_peak()
         before, _ = tracemalloc.get_traced_memory()
         fn(inputs)
+        sync()
         _, peak = tracemalloc.get_traced_memory()
         return int(max(0, peak - before))
     finally:

@@ -89,3 +89,53 @@ def test_peak_memory_counts_freed_temporaries() -> None:
         return 0
 
     assert timer.peak_memory(make_and_drop, None) >= 8_000_000
+
+
+class FakeCuda:
+    """Stands in for torch.cuda: counts synchronisations, reports a planted device peak."""
+
+    def __init__(self) -> None:
+        self.syncs = 0
+        self.allocated = 1000
+        self.peak = 1000
+
+    def synchronize(self) -> None:
+        self.syncs += 1
+
+    def reset_peak_memory_stats(self) -> None:
+        self.peak = self.allocated
+
+    def memory_allocated(self) -> int:
+        return self.allocated
+
+    def max_memory_allocated(self) -> int:
+        return self.peak
+
+
+@pytest.fixture
+def fake_torch(monkeypatch: pytest.MonkeyPatch) -> FakeCuda:
+    import sys
+    import types
+
+    cuda = FakeCuda()
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda))
+    return cuda
+
+
+def test_cuda_samples_are_bracketed_by_synchronisation(fake_torch: FakeCuda, clock) -> None:
+    def side(_):
+        clock.now += 0.01
+
+    before = fake_torch.syncs
+    timer.time_pair(side, side, None, repeat=5, warmup=0, device="cuda", memory=False)
+    # calibration (1 sample per side) + 5 samples per side, each with a sync before and after
+    assert fake_torch.syncs - before >= 2 * (2 + 10)
+
+
+def test_cuda_peak_is_device_peak_plus_host_peak(fake_torch: FakeCuda) -> None:
+    def work(_):
+        fake_torch.peak = fake_torch.allocated + 5_000_000  # 5 MB on the device
+        return np.ones(1_000_000)  # 8 MB on the host
+
+    peak = timer.peak_memory(work, None, device="cuda")
+    assert 13_000_000 <= peak < 13_500_000
