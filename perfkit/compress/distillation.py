@@ -255,6 +255,11 @@ def distill(
                 range(total), _batches(arrays, min(batch_size, n), gen), strict=False
             ):
                 inputs = [batch[k] for k in names]
+                # Reset the captures: LayerDrop (wav2vec2) may skip the last layer in training,
+                # and a stale capture would point into the previous step's freed graph.
+                for hook in (t_hook, s_hook):
+                    if hook is not None:
+                        hook.value = None
                 with torch.no_grad():
                     t_out = teacher(*inputs)
                     t_hidden = t_hook.value if t_hook else None
@@ -282,6 +287,10 @@ def distill(
                     terms["hidden"] = beta_hidden * hidden_term(
                         s_hidden, t_hidden, projection, mask
                     )
+                if not terms:  # only the hidden term was asked for and its layer was dropped
+                    if progress:
+                        bar.update(task_id, advance=1)
+                    continue
                 loss = sum(terms.values())
                 opt.zero_grad()
                 loss.backward()

@@ -188,6 +188,7 @@ def tiny_wav2vec2(
         do_stable_layer_norm=True,
         feat_extract_norm="layer",
         mask_time_prob=0.0,
+        layerdrop=0.0,
         attn_implementation="eager",
     )
     return AudioClassifier(tf.Wav2Vec2Model(cfg).eval(), num_classes).eval()
