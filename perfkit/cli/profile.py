@@ -127,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
     import os
     import signal
 
+    from perfkit.profiling._meta import CommitLookup
+
+    commit = CommitLookup(os.getcwd())  # git runs while perfkit imports and the program runs
+
     from perfkit.errors import PerfkitError
     from perfkit.profiling.runner import ProgramSyntaxError, prepare, print_exception
     from perfkit.profiling.session import Options, output_dir, profile_program
@@ -152,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     except ProgramSyntaxError as exc:
         sys.stderr.write(exc.formatted)  # python's own message, as `python script.py` prints it
         return 1
-    outcome = profile_program(program, options)
+    outcome = profile_program(program, options, commit=commit)
     result = outcome.run
     assert result is not None
     print_exception(result)

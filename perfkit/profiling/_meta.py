@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import platform
 import sys
-import threading
 import time
 from typing import Any
 
@@ -77,43 +76,43 @@ def machine_info() -> dict[str, Any]:
 
 
 class CommitLookup:
-    """The git commit, branch and dirty flag of ``cwd``, looked up in a background thread.
+    """The git commit and branch of ``cwd``, looked up by a ``git`` process started at once.
 
-    The git calls take tens of milliseconds; they overlap with the profiled program.
-    Keys match :func:`perfkit._env.commit_info`; empty values outside a repository.
+    The process runs while perfkit imports and the program runs; :meth:`result` collects it.
+    Keys match :func:`perfkit._env.commit_info`; empty values outside a repository. The dirty
+    flag would need ``git status``, a tree walk that costs more than the rest of start-up, so it
+    is left unknown (None).
     """
 
     def __init__(self, cwd: str) -> None:
-        self._value: dict[str, Any] = {}
-        self._thread = threading.Thread(
-            target=self._run, args=(cwd,), daemon=True, name="perfkit-commit-info"
-        )
-        self._thread.start()
-
-    def _run(self, cwd: str) -> None:
         import subprocess
 
-        def git(*args: str) -> str:
-            try:
-                out = subprocess.run(
-                    ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
-                )
-            except (OSError, subprocess.SubprocessError):
-                return ""
-            return out.stdout.strip()
-
-        # One git call: commit, time and ref names (``HEAD -> main, origin/main``). The dirty
-        # flag would need `git status`, a tree walk that costs more than the rest of start-up,
-        # so it is left unknown (None).
-        head = git("log", "-1", "--format=%H%n%cI%n%D").splitlines()
-        if len(head) < 2:
-            self._value = {"id": "", "branch": "", "dirty": None, "time": ""}
-            return
-        refs = head[2] if len(head) > 2 else ""
-        branch = refs.split("HEAD -> ", 1)[1].split(",")[0].strip() if "HEAD -> " in refs else ""
-        self._value = {"id": head[0], "branch": branch, "dirty": None, "time": head[1]}
+        try:
+            # One git call: commit, commit time and ref names ("HEAD -> main, origin/main").
+            self._proc: Any = subprocess.Popen(
+                ["git", "log", "-1", "--format=%H%n%cI%n%D"],
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError:
+            self._proc = None
 
     def result(self) -> dict[str, Any]:
-        """The commit info (waits for the lookup to finish, at most 10 s)."""
-        self._thread.join(timeout=10)
-        return dict(self._value)
+        """The commit info (waits for git, at most 5 s)."""
+        empty = {"id": "", "branch": "", "dirty": None, "time": ""}
+        if self._proc is None:
+            return empty
+        try:
+            out, _ = self._proc.communicate(timeout=5)
+        except Exception:  # noqa: BLE001 - commit metadata is optional
+            self._proc.kill()
+            return empty
+        head = out.splitlines() if self._proc.returncode == 0 else []
+        if len(head) < 2:
+            return empty
+        refs = head[2] if len(head) > 2 else ""
+        branch = refs.split("HEAD -> ", 1)[1].split(",")[0].strip() if "HEAD -> " in refs else ""
+        return {"id": head[0], "branch": branch, "dirty": None, "time": head[1]}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-import sysconfig
 from functools import lru_cache
 
 #: Sources of code that has no file (``-c`` code); kept apart from linecache so that
@@ -63,6 +62,8 @@ def is_internal(filename: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _library_prefixes() -> tuple[str, ...]:
+    import sysconfig
+
     paths = sysconfig.get_paths()
     prefixes = {paths.get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     prefixes.update(p for p in sys.path if "site-packages" in p or "dist-packages" in p)

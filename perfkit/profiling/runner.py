@@ -14,7 +14,6 @@ import importlib.util
 import os
 import sys
 import time
-import traceback
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -166,7 +165,7 @@ def _prepare_module(target: str, args: tuple[str, ...]) -> Program:
             "check the name, or run from the folder that contains the package",
         ) from None
     except SyntaxError as exc:
-        raise ProgramSyntaxError("".join(traceback.format_exception_only(exc))) from None
+        raise ProgramSyntaxError("".join(_traceback().format_exception_only(exc))) from None
     finally:
         sys.path.pop(0)
         if saved is not None and (not sys.path or sys.path[0] != saved):
@@ -195,7 +194,7 @@ def _compile(source: str, filename: str) -> types.CodeType:
     try:
         return compile(source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
-        raise ProgramSyntaxError("".join(traceback.format_exception_only(exc))) from None
+        raise ProgramSyntaxError("".join(_traceback().format_exception_only(exc))) from None
 
 
 @dataclass
@@ -257,7 +256,7 @@ def execute(
         status, ended_by = 1, "exception"
         exc_info = (type(exc), exc, _trim(exc.__traceback__))
         exc.__traceback__ = exc_info[2]
-        text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        text = "".join(_traceback().format_exception_only(type(exc), exc)).strip()
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -271,6 +270,12 @@ def execute(
             if saved_main is not None:
                 sys.modules["__main__"] = saved_main
     return RunResult(status, ended_by, wall, cpu, text, exc_info, main, message)
+
+
+def _traceback():  # noqa: ANN202 - the module, imported only when an error is reported
+    import traceback
+
+    return traceback
 
 
 def _exit_status(code: object) -> tuple[int, str | None]:

@@ -95,7 +95,9 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def profile_program(program: Program, options: Options, restore: bool = False) -> Outcome:
+def profile_program(
+    program: Program, options: Options, restore: bool = False, commit: Any = None
+) -> Outcome:
     """Run ``program`` under the engines ``options`` asks for and return its profile.
 
     ``--lines auto`` first runs the program once under the sampler in a child process (its
@@ -116,9 +118,10 @@ def profile_program(program: Program, options: Options, restore: bool = False) -
     for engine in engines:
         engine.prepare(program)
     started_at = _utc_now()
-    from perfkit.profiling._meta import CommitLookup
+    if commit is None:
+        from perfkit.profiling._meta import CommitLookup
 
-    commit = CommitLookup(os.getcwd())
+        commit = CommitLookup(os.getcwd())
     result = execute(
         program,
         on_start=lambda: [e.start() for e in engines],

@@ -120,12 +120,15 @@ def test_exception_traceback_is_pythons_and_report_is_written(prog):
     assert "&lt;boom&gt; &amp; bust" in html
 
 
-def test_sigint_writes_partial_report_and_dies_by_sigint(tmp_path):
-    (tmp_path / "loop.py").write_text(
-        "import time\nprint('ready', flush=True)\nwhile True:\n    sum(range(1000))\n"
-    )
+LOOP = "import time\nprint('ready', flush=True)\nwhile True:\n    sum(range(1000))\n"
+KINDS = {"script": ["loop.py"], "module": ["-m", "loop"], "code": ["-c", LOOP]}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_sigint_writes_partial_report_and_dies_by_sigint(tmp_path, kind):
+    (tmp_path / "loop.py").write_text(LOOP)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "perfkit", "profile", "--out", "out", "loop.py"],
+        [sys.executable, "-m", "perfkit", "profile", "--out", "out", *KINDS[kind]],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -139,6 +142,29 @@ def test_sigint_writes_partial_report_and_dies_by_sigint(tmp_path):
     assert "KeyboardInterrupt" in err and "runner.py" not in err
     p = load(tmp_path / "out")
     assert p["ended_by"] == "interrupt" and p["wall_s"] > 0.2
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        ["prog.py"],
+        ["-m", "pkg.tool"],
+        ["-c", "import runpy; runpy.run_path('prog.py', run_name='__main__')"],
+    ],
+)
+def test_uncaught_exception_for_each_kind(prog, target):
+    prof = perfkit(["--out", "out", "--format", "json", *target, "--raise"], prog)
+    plain = run([*target, "--raise"], prog)
+    assert prof.returncode == plain.returncode == 1
+    assert prof.stdout == plain.stdout
+    # python's traceback without perfkit frames; python -m also shows runpy's own two frames,
+    # which perfkit leaves out with its own
+    expected = "".join(
+        ln for ln in plain.stderr.splitlines(keepends=True) if "<frozen runpy>" not in ln
+    )
+    assert prof.stderr.startswith(expected)
+    assert plain.stderr.rstrip().endswith("RuntimeError: <boom> & bust")
+    assert load(prog / "out")["ended_by"] == "exception"
 
 
 def test_module_mode_matches_python_dash_m(prog):

@@ -33,6 +33,22 @@ def test_sampler_attributes_time_to_the_busy_function():
     assert any(h.function == "spin" and "total += i * i" in h.source for h in prof.hot_lines)
 
 
+def test_decorator_profiles_each_call_and_saves(tmp_path):
+    @pp.profile(memory=True)
+    def job(n):
+        return spin(n)
+
+    assert job(400_000) == spin(400_000)
+    prof = job.profile.result
+    assert prof.program.endswith("job") and prof.memory is not None
+    assert prof.threads[0].root.children[0].function.endswith("job")
+    written = job.profile.save(tmp_path / "rep")
+    names = sorted(p.name for p in written.values())
+    assert names == ["index.html", "profile.json", "speedscope.json"]
+    with pytest.raises(UsageError):
+        pp.profile().save(tmp_path / "none")
+
+
 def test_tracing_counts_calls_exactly():
     with pp.profile(cpu="tracing") as p:
         for _ in range(7):
