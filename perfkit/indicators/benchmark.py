@@ -197,13 +197,24 @@ print(json.dumps({"import_s": t1 - t0, "first_calls_s": t2 - t1, "hits": hits, "
 
 
 def cache_probe() -> dict[str, Any]:
-    """Run a fresh process twice: the second one must load every kernel from the cache."""
+    """Two fresh processes on an empty cache folder: the first compiles, the second must not."""
+    import os
+    import tempfile
+
     runs = []
-    for _ in range(2):
-        res = subprocess.run(
-            [sys.executable, "-c", CACHE_PROBE], capture_output=True, text=True, timeout=900
-        )
-        runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory(prefix="perfkit-numba-cache-") as cache_dir:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
+        for _ in range(2):
+            res = subprocess.run(
+                [sys.executable, "-c", CACHE_PROBE],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                env=env,
+            )
+            if res.returncode != 0:
+                raise RuntimeError(f"cache probe failed: {res.stderr[-2000:]}")
+            runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
     return {"first": runs[0], "second": runs[1]}
 
 
@@ -305,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                                     ("why", "reason")]))  # fmt: skip
 
     s1, s2 = cache["first"], cache["second"]
-    lines.append("\n### numba cache: the same kernels in two fresh processes\n")
+    lines.append("\n### numba cache: the same kernels in two fresh processes, empty cache folder\n")
     lines.append(_table(
         [{"run": "first process", **s1}, {"run": "second process", **s2}],
         [("run", "run"), ("import s", "import_s"), ("first calls s", "first_calls_s"),

@@ -69,11 +69,14 @@ def _as_float(name: str, values: Any) -> np.ndarray:
 
 
 def _check_values(fields: dict[str, np.ndarray]) -> None:
+    from perfkit.indicators.kernels import first_inf
+
     for name, arr in fields.items():
-        if arr.size and not np.isfinite(arr[~np.isnan(arr)]).all():
-            pos = np.argwhere(np.isinf(arr))[0]
+        pos = first_inf(arr) if arr.size else -1
+        if pos >= 0:
+            row, col = divmod(int(pos), arr.shape[1])
             raise UsageError(
-                f"field {name!r} holds an infinite value at bar {pos[0]}, instrument {pos[1]}",
+                f"field {name!r} holds an infinite value at bar {row}, instrument {col}",
                 "replace inf with NaN (a gap) or a real price",
             )
 

@@ -134,6 +134,23 @@ def _first_valid3(a, b, c, j, t0, t1):
 
 
 @njit(**_JIT_EXACT)
+def first_inf(x):
+    """Flat index of the first +-inf in a C-contiguous array, or -1 (one vectorized pass)."""
+    flat = x.reshape(x.size)
+    n = flat.size
+    for a in range(0, n, 4096):
+        b = min(a + 4096, n)
+        count = 0
+        for i in range(a, b):
+            count += abs(flat[i]) == np.inf
+        if count:
+            for i in range(a, b):
+                if abs(flat[i]) == np.inf:
+                    return i
+    return -1
+
+
+@njit(**_JIT_EXACT)
 def _fill_nan(o, j, ta, tb):
     for t in range(ta, tb):
         o[t, j] = NAN
@@ -154,6 +171,15 @@ def _sma_lane(x, o, j, n, inv, s, ta, tb):
     for t in range(ta, tb):
         s += x[t, j] - x[t - n, j]
         o[t, j] = s * inv
+    return s
+
+
+@njit(**_JIT)
+def _sma_1d(x, o, n, inv, s, ta, tb):
+    # one contiguous series: 1-D indexing lets LLVM drop the per-access stride multiply
+    for t in range(ta, tb):
+        s += x[t] - x[t - n]
+        o[t] = s * inv
     return s
 
 
@@ -185,6 +211,9 @@ def k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     for jj in range(w):
         if first[jj] < t1:
             s[jj] = _sma_lane(c, o1, j0 + jj, n, inv, s[jj], first[jj] + 1, start)
+    if c.shape[1] == 1:
+        _sma_1d(c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, inv, s[0], start, t1)
+        return
     if w == 1:
         _sma_lane(c, o1, j0, n, inv, s[0], start, t1)
         return
@@ -454,6 +483,19 @@ def _macd_lane(x, om, osg, oh, j, kf, af, ks, as_, kg, ag, fe, se, sg, ta, tb):
 
 
 @njit(**_JIT)
+def _macd_1d(x, om, osg, oh, kf, af, ks, as_, kg, ag, fe, se, sg, ta, tb):
+    for t in range(ta, tb):
+        xt = x[t]
+        fe = _fma(fe, af, kf * xt)
+        se = _fma(se, as_, ks * xt)
+        m = fe - se
+        sg = _fma(sg, ag, kg * m)
+        om[t] = m
+        osg[t] = sg
+        oh[t] = m - sg
+
+
+@njit(**_JIT)
 def k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     nf = int(p1)
     ns = int(p2)
@@ -516,6 +558,13 @@ def k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
                 c, o1, o2, o3, j0 + jj, kf, af, ks, as_, kg, ag,
                 fe[jj], se[jj], sg[jj], first[jj] + 1, start,
             )  # fmt: skip
+    if c.shape[1] == 1:
+        t_ = c.shape[0]
+        _macd_1d(
+            c.reshape(t_), o1.reshape(t_), o2.reshape(t_), o3.reshape(t_),
+            kf, af, ks, as_, kg, ag, fe[0], se[0], sg[0], start, t1,
+        )  # fmt: skip
+        return
     if w == 1:
         _macd_lane(c, o1, o2, o3, j0, kf, af, ks, as_, kg, ag, fe[0], se[0], sg[0], start, t1)
         return
@@ -748,6 +797,22 @@ def _atr_lane(h, l, c, o, j, a, inv, s, ta, tb):
 
 
 @njit(**_JIT)
+def _atr_1d(h, l, c, o, a, inv, s, ta, tb):
+    for t in range(ta, tb):
+        g = h[t] - l[t]
+        cy = c[t - 1]
+        v2 = abs(cy - h[t])
+        if v2 > g:
+            g = v2
+        v3 = abs(cy - l[t])
+        if v3 > g:
+            g = v3
+        s = _fma(s, a, g * inv)
+        o[t] = s
+    return s
+
+
+@njit(**_JIT)
 def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     n = int(p1)
     inv = 1.0 / n
@@ -776,6 +841,12 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     for jj in range(w):
         if first[jj] < t1:
             s[jj] = _atr_lane(h, l, c, o1, j0 + jj, a, inv, s[jj], first[jj] + 1, start)
+    if c.shape[1] == 1:
+        t_ = c.shape[0]
+        _atr_1d(
+            h.reshape(t_), l.reshape(t_), c.reshape(t_), o1.reshape(t_), a, inv, s[0], start, t1
+        )
+        return
     if w == 1:
         _atr_lane(h, l, c, o1, j0, a, inv, s[0], start, t1)
         return
@@ -790,6 +861,16 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 # --------------------------------------------------------------------------------------------
 # OBV: cumulative signed volume from the first valid bar (its volume is the start value)
 # --------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _obv_1d(c, v, o, acc, ta, tb):
+    for t in range(ta, tb):
+        ct = c[t]
+        cy = c[t - 1]
+        vt = v[t]
+        acc += vt if ct > cy else (-vt if ct < cy else 0.0)
+        o[t] = acc
+
+
 @njit(**_JIT)
 def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     w = j1 - j0
@@ -818,14 +899,9 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
                 acc += v[t, j] if d > 0.0 else (-v[t, j] if d < 0.0 else 0.0)
                 o1[t, j] = acc
             s[jj] = acc
-    if w == 1:
-        acc = s[0]
-        for t in range(start, t1):
-            ct = c[t, j0]
-            cy = c[t - 1, j0]
-            vt = v[t, j0]
-            acc += vt if ct > cy else (-vt if ct < cy else 0.0)
-            o1[t, j0] = acc
+    if c.shape[1] == 1:
+        t_ = c.shape[0]
+        _obv_1d(c.reshape(t_), v.reshape(t_), o1.reshape(t_), s[0], start, t1)
         return
     for t in range(start, t1):
         for jj in range(w):
@@ -841,6 +917,17 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 # --------------------------------------------------------------------------------------------
 # Stateless lag kernels: ROC (TA-Lib: 0 when the old price is 0) and log returns
 # --------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _lag_1d(mode, x, o, n, ta, tb):
+    if mode == 0:
+        for t in range(ta, tb):
+            old = x[t - n]
+            o[t] = ((x[t] / old) - 1.0) * 100.0 if old != 0.0 else 0.0
+    else:
+        for t in range(ta, tb):
+            o[t] = math.log(x[t] / x[t - n])
+
+
 @njit(**_JIT)
 def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
     w = j1 - j0
@@ -863,6 +950,9 @@ def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
                 o1[t, j] = ((c[t, j] / old) - 1.0) * 100.0 if old != 0.0 else 0.0
             else:
                 o1[t, j] = math.log(c[t, j] / old)
+    if c.shape[1] == 1:
+        _lag_1d(mode, c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, start, t1)
+        return
     if mode == 0:
         for t in range(start, t1):
             for jj in range(w):
@@ -896,8 +986,34 @@ def k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 # Min is computed as -max(-x) (negation is exact).
 # --------------------------------------------------------------------------------------------
 @njit(**_JIT_EXACT)
+def _extreme_1d(x, o, n, sg, t0, t1, suf):
+    for a in range(t0, t1, n):
+        e = min(a + n, t1)
+        p = sg * x[a]
+        for t in range(a, e):
+            xv = sg * x[t]
+            p = p if (p > xv or p != p) else xv
+            if t < t0 + n - 1:
+                o[t] = NAN
+            elif t - a == n - 1:
+                o[t] = sg * p
+            else:
+                q = suf[t - a + 1]
+                o[t] = sg * (q if (q > p or q != q) else p)
+        q = sg * x[e - 1]
+        suf[e - a - 1] = q
+        for i in range(e - a - 2, -1, -1):
+            xv = sg * x[a + i]
+            q = xv if (xv > q or xv != xv) else q
+            suf[i] = q
+
+
+@njit(**_JIT_EXACT)
 def _extreme_block(c, o1, n, is_max, j0, j1, t0, t1):
     sg = 1.0 if is_max else -1.0
+    if c.shape[1] == 1:
+        _extreme_1d(c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, sg, t0, t1, np.empty(n))
+        return
     w = j1 - j0
     suf = np.empty((n, w))
     pre = np.empty(w)
