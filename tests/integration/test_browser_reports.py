@@ -66,3 +66,40 @@ def test_dashboard_renders_tables_and_charts(browser, run_perfkit, tmp_path: Pat
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
     assert (SHOTS / "dashboard.png").stat().st_size > 10_000
+
+
+HOSTILE_SCRIPT = '''
+import numpy as np
+
+def busy():
+    total = 0
+    for i in range(300_000):
+        total += i % 7
+    return total
+
+# A hostile name and source line: they must show as text, never run as markup.
+BAD = "<img src=x onerror=window.__pwned=1>"
+busy.__code__ = busy.__code__.replace(co_name=BAD, co_qualname=BAD)
+fn = busy
+for _ in range(8):
+    fn()
+a = np.ones(2_000_000)  # "<script>window.__pwned=2</script>"
+print(a.sum())
+'''
+
+
+def test_profile_report_renders_and_escapes_the_program(browser, run_perfkit, tmp_path: Path) -> None:
+    script = tmp_path / "hostile.py"
+    script.write_text(HOSTILE_SCRIPT)
+    out = tmp_path / "prof"
+    proc = run_perfkit("profile", "--memory", "--out", str(out), str(script))
+    assert proc.returncode == 0, proc.stderr
+    page, errors, requests = open_page(browser, out / "index.html")
+    assert errors == []
+    assert all(u.startswith("file://") for u in requests), requests
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.locator("img").count() == 0
+    assert page.locator("table").count() >= 1
+    assert "&lt;img src=x onerror" in page.content()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "profile.png"), full_page=False)
