@@ -9,6 +9,7 @@ The traceback of an uncaught exception is python's own, minus perfkit's frames.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import importlib.util
 import os
@@ -259,10 +260,9 @@ def execute(
         text = "".join(_traceback().format_exception_only(type(exc), exc)).strip()
     finally:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            # a closed or replaced stream is the program's business, as under plain python
+            with contextlib.suppress(OSError, ValueError, AttributeError):
                 stream.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
         if restore:
             sys.argv = saved_argv
             if saved_path0 is not None:

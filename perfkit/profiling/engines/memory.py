@@ -88,6 +88,8 @@ class MemoryEngine:
         self.start_rss = self.peak_rss = self.end_rss = 0
         self.trace_peak: int | None = None
         self.covered_s = 0.0
+        #: RSS growths that could not be charged to a line (a frame vanished mid-read).
+        self.attribution_errors = 0
         self._t0 = 0.0
         self._main = _thread.get_ident()
         self._stop_lock = _thread.allocate_lock()
@@ -148,7 +150,7 @@ class MemoryEngine:
                     try:
                         self._charge_growth(rss - prev)
                     except Exception:  # noqa: BLE001 - never let attribution kill the sampler
-                        pass
+                        self.attribution_errors += 1
                 prev = rss
                 if self.mode == "sampled":
                     if window_end is None and now >= next_window and not tracemalloc.is_tracing():

@@ -22,15 +22,18 @@ def spin(n: int) -> int:
 
 def test_sampler_attributes_time_to_the_busy_function():
     with pp.profile() as p:
-        spin(400_000)
+        spin(1_500_000)
     prof = p.result
-    names = [f.function for f in prof.functions]
-    assert "spin" in names and prof.sample_count > 0
-    busy = next(f for f in prof.functions if f.function == "spin")
-    assert busy.self_s > 0.5 * prof.wall_s
+    assert prof.sample_count > 0
+    # the busy function has the most own time (no threshold on shares: CI machines are noisy)
+    assert prof.top_functions(1)[0].function == "spin"
     root = prof.threads[0].root.children[0]
     assert root.function == "test_sampler_attributes_time_to_the_busy_function"
-    assert any(h.function == "spin" and "total += i * i" in h.source for h in prof.hot_lines)
+    top_line = prof.top_lines(1)[0]
+    assert top_line.function == "spin" and top_line.source in (
+        "total += i * i",
+        "for i in range(n):",
+    )
 
 
 def test_decorator_profiles_each_call_and_saves(tmp_path):
