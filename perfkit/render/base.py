@@ -76,21 +76,38 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Render ``profile`` in every file format of ``formats`` into ``out_dir`` (atomically).
 
-    The terminal format is not a file and is skipped here. Returns format -> path written.
+    The terminal format is not a file and is skipped here. Files are rendered one after the
+    other, then written concurrently: each atomic write ends with an fsync that releases the
+    GIL, and waiting for three of them in a row was a tenth of a short run's start-up.
+    Returns format -> path written.
     """
+    import threading
+
     from perfkit._atomic import atomic_write_bytes, atomic_write_text
 
     out = Path(out_dir)
-    written: dict[str, Path] = {}
+    jobs: list[tuple[str, Path, str | bytes]] = []
     for name in formats:
         if name == "terminal":
             continue
         renderer = get_renderer(name)
-        data = renderer.render(profile)
-        path = out / renderer.file_name
-        if isinstance(data, bytes):
-            atomic_write_bytes(path, data)
-        else:
-            atomic_write_text(path, data)
-        written[name] = path
-    return written
+        jobs.append((name, out / renderer.file_name, renderer.render(profile)))
+    errors: list[BaseException] = []
+
+    def write(path: Path, data: str | bytes) -> None:
+        try:
+            if isinstance(data, bytes):
+                atomic_write_bytes(path, data)
+            else:
+                atomic_write_text(path, data)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(path, data)) for _, path, data in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return {name: path for name, path, _ in jobs}
