@@ -112,14 +112,17 @@ def panel_vs_bound(panel: dict[str, np.ndarray], bw: float) -> list[dict[str, An
                 b = min(a + parallel.TILE, c.shape[1])
                 kern(c, c, c, c, out, out, out, p1, p2, p3, a, b, 0, c.shape[0])
 
+        def run_par_tile(par=par, out=out, p1=p1, p2=p2, p3=p3, tile=1) -> None:
+            par(c, c, c, c, out, out, out, p1, p2, p3, tile)
+
         times = {"serial_ms": median_s(serial) * 1e3}
         for threads in (1, 2):
             numba.set_num_threads(threads)
 
-            def run_par(par=par, out=out, p1=p1, p2=p2, p3=p3) -> None:
-                par(c, c, c, c, out, out, out, p1, p2, p3, parallel.TILE)
-
-            times[f"prange{threads}_ms"] = median_s(run_par) * 1e3
+            tile = -(-c.shape[1] // threads)
+            times[f"prange{threads}_ms"] = (
+                median_s(lambda run=run_par_tile, tile=tile: run(tile=tile)) * 1e3
+            )
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         bound_ms = 2 * c.nbytes / bw * 1e3
         rows.append({"indicator": spec, "bound_ms": bound_ms, **times})
