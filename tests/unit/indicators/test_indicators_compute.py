@@ -140,3 +140,16 @@ def test_long_frame_errors() -> None:
     text = pd.DataFrame({"instrument": ["A"], "time": [1], "close": ["x"]})
     with pytest.raises(UsageError, match="non-numeric"):
         compute(text, "sma:2")
+
+
+def test_auto_counts_only_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfkit.indicators import parallel
+
+    big = {"close": np.ones((2000, 1100))}
+    monkeypatch.setattr(parallel, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (5.0, 5.0, 5.0))
+    _, busy = compute(big, "sma:3", return_info=True)
+    assert busy.backend == "serial" and "load average 5.0 on 2 cores" in busy.reason
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    _, idle = compute(big, "sma:3", return_info=True)
+    assert idle.backend == "threads" and idle.n_jobs == 2
