@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 from perfkit.bench import registry
-from perfkit.bench.case import case_id
 from perfkit.bench import timer as _timer
+from perfkit.bench.case import case_id
 
 _QUICK = os.environ.get("PERFKIT_ASV_GRID", "quick") != "full"
 
@@ -62,9 +62,7 @@ class Cases:
     track_memory_ratio.unit = "ratio"
 
     def track_check_error(self, key: str) -> float:
-        verdict = self.case.check(
-            self.case.baseline(self.inputs), self.case.candidate(self.inputs)
-        )
+        verdict = self.case.check(self.case.baseline(self.inputs), self.case.candidate(self.inputs))
         if not verdict.ok:
             raise AssertionError(f"{key}: check failed: {verdict.detail}")
         err = verdict.max_abs_error

@@ -13,8 +13,19 @@ from typing import Any
 
 #: Packages whose versions change results; read from metadata, so nothing heavy is imported.
 TRACKED_PACKAGES = (
-    "perfkit", "numpy", "numba", "pandas", "joblib", "torch", "onnxruntime", "transformers",
-    "pyinstrument", "line_profiler", "dask", "distributed", "ta-lib",
+    "perfkit",
+    "numpy",
+    "numba",
+    "pandas",
+    "joblib",
+    "torch",
+    "onnxruntime",
+    "transformers",
+    "pyinstrument",
+    "line_profiler",
+    "dask",
+    "distributed",
+    "ta-lib",
 )
 
 

@@ -28,7 +28,7 @@ class InputFileError(UsageError):
 
 
 class SchemaError(InputFileError):
-    """A results/profile JSON file that is corrupt, of another kind, or from a newer schema (exit 2)."""
+    """A results/profile JSON file that is corrupt, foreign, or from a newer schema (exit 2)."""
 
 
 class MissingDependencyError(PerfkitError, ImportError):
@@ -51,7 +51,7 @@ class DeviceUnavailableError(UsageError):
 
 
 class CheckFailedError(PerfkitError):
-    """A candidate's answer no longer matches its baseline, or a gate found a regression (exit 1)."""
+    """A candidate no longer matches its baseline, or a gate found a regression (exit 1)."""
 
     exit_code = 1
 

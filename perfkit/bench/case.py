@@ -114,7 +114,7 @@ class Case:
             yield dict(zip(keys, values, strict=True))
 
     def ids(self, quick: bool = False) -> list[str]:
-        """Stable ids ``name[k=v,...]`` of every grid point (asv and pytest names come from these)."""
+        """Stable ids ``name[k=v,...]`` of every grid point: asv/pytest names."""
         return [case_id(self.name, p) for p in self.grid(quick)]
 
 

@@ -23,9 +23,7 @@ def parse_threshold(text: str | float) -> float:
         try:
             value = float(s[:-1]) / 100 if s.endswith("%") else float(s)
         except ValueError:
-            raise UsageError(
-                f"threshold {text!r} is not a number", "use e.g. 10% or 1.1"
-            ) from None
+            raise UsageError(f"threshold {text!r} is not a number", "use e.g. 10% or 1.1") from None
         if not s.endswith("%") and value >= 1.0:
             value -= 1.0  # a factor such as 1.1
     if not value > 0:
@@ -107,9 +105,7 @@ def compare_runs(old: BenchRun, new: BenchRun, threshold: float = 0.10) -> Compa
         if n.candidate is None or o.candidate is None:
             continue
         ratio = n.candidate.median_s / o.candidate.median_s
-        b_ratio = (
-            n.baseline.median_s / o.baseline.median_s if n.baseline and o.baseline else None
-        )
+        b_ratio = n.baseline.median_s / o.baseline.median_s if n.baseline and o.baseline else None
         overlap = _overlap(o, n, "candidate")
         if ratio > 1 + threshold and not overlap:
             status = "regressed"

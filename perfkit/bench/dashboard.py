@@ -94,7 +94,9 @@ def _plt():  # noqa: ANN202
 
 
 def ratio_chart(
-    rows: Sequence[tuple[str, tuple[float | None, float | None], tuple[float | None, float | None]]],
+    rows: Sequence[
+        tuple[str, tuple[float | None, float | None], tuple[float | None, float | None]]
+    ],
     title: str,
 ) -> str:
     """Two panels of horizontal bars per case — speed-up and memory ratio — CPU and GPU side by
@@ -144,14 +146,16 @@ def history_chart(points: Sequence[float]) -> str:
 
 
 CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#1d232a;max-width:1500px}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#1d232a;
+ max-width:1500px}
 h1{margin:0 0 4px}h2{margin-top:32px;border-bottom:1px solid #dde;padding-bottom:4px}
 .muted{color:#667}table{border-collapse:collapse;width:100%;margin:8px 0 16px;font-size:13px}
 th,td{border-bottom:1px solid #eef;padding:4px 6px;text-align:left;vertical-align:middle}
 td code{word-break:break-all}
 th{background:#f4f6fa;position:sticky;top:0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .passed{color:#1a7f37}.failed,.error{color:#cf222e;font-weight:600}.skipped{color:#9a6700}
-.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #dde;border-radius:6px;padding:8px 12px}
+.cards{display:flex;gap:12px;flex-wrap:wrap}
+.card{border:1px solid #dde;border-radius:6px;padding:8px 12px}
 .chart svg{max-width:100%;height:auto}td.hist svg{width:120px;height:30px}
 """
 
@@ -164,7 +168,8 @@ def _side_cells(r: CaseResult | None) -> str:
     def t(x) -> str:  # noqa: ANN001
         if x is None:
             return "—"
-        return f"{fmt_seconds(x.median_s)}<br><span class='muted'>{fmt_seconds(x.min_s)}–{fmt_seconds(x.max_s)}</span>"
+        spread = f"{fmt_seconds(x.min_s)}–{fmt_seconds(x.max_s)}"
+        return f"{fmt_seconds(x.median_s)}<br><span class='muted'>{spread}</span>"
 
     return (
         f'<td class="num">{t(b)}</td><td class="num">{t(c)}</td>'
@@ -211,7 +216,8 @@ def build_dashboard(loaded: LoadedRuns, links: Sequence[tuple[str, str]] = ()) -
         "<title>perfkit scoreboard</title>",
         f"<style>{CSS}</style></head><body>",
         "<h1>perfkit scoreboard</h1>",
-        f"<p class='muted'>Every optimization as a measured, verified pair. Built {_e(utc_now_iso())} "
+        "<p class='muted'>Every optimization as a measured, verified pair. "
+        f"Built {_e(utc_now_iso())} "
         f"from {len(loaded.runs)} results file(s).</p>",
     ]
     if links:
@@ -247,8 +253,7 @@ def build_dashboard(loaded: LoadedRuns, links: Sequence[tuple[str, str]] = ()) -
                     rid,
                     tuple(getattr(latest.get((rid, d)), "speedup", None) for d in ("cpu", "cuda")),
                     tuple(
-                        getattr(latest.get((rid, d)), "memory_ratio", None)
-                        for d in ("cpu", "cuda")
+                        getattr(latest.get((rid, d)), "memory_ratio", None) for d in ("cpu", "cuda")
                     ),
                 )
                 for rid in ids
@@ -262,8 +267,7 @@ def build_dashboard(loaded: LoadedRuns, links: Sequence[tuple[str, str]] = ()) -
             "<th colspan='5'>CPU</th><th colspan='5'>GPU</th>"
             "<th rowspan='2'>figures</th><th rowspan='2'>history (CPU speed-up)</th></tr><tr>"
             + "<th>baseline</th><th>candidate</th><th>speed-up</th><th>memory ratio</th>"
-            "<th>check</th>" * 2
-            + "</tr></thead><tbody>"
+            "<th>check</th>" * 2 + "</tr></thead><tbody>"
         )
         for rid in ids:
             cpu, gpu = latest.get((rid, "cpu")), latest.get((rid, "cuda"))

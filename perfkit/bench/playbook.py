@@ -71,7 +71,7 @@ def _small_tuple(_: Any) -> tuple[int, ...]:
 
 @case("small_sequence_literal", "playbook", baseline_label="list", candidate_label="tuple")
 class SmallSequenceLiteral:
-    """Creating a small static sequence: a list literal is built each time, a tuple is a constant."""
+    """A small static sequence: a list literal is built on every call, a tuple is a constant."""
 
     def make_inputs(self, p: dict[str, Any]) -> None:
         return None
@@ -166,7 +166,6 @@ class ScaleInPlace:
 
 
 # --- float64 vs float32 / float16 features -------------------------------------------------------
-
 
 
 def _to_numpy(a: Any) -> np.ndarray:

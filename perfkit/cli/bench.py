@@ -1,4 +1,4 @@
-"""``perfkit bench``: run baseline/candidate cases, check them, print the table, save the results."""
+"""``perfkit bench``: run baseline/candidate cases, check them, print and save the results."""
 
 from __future__ import annotations
 
@@ -19,12 +19,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             "check fails or a case raises."
         ),
     )
-    p.add_argument("-k", dest="pattern", metavar="PATTERN", help="glob/regex on case names or groups")
+    p.add_argument(
+        "-k", dest="pattern", metavar="PATTERN", help="glob/regex on case names or groups"
+    )
     p.add_argument("--group", help="only cases of this group (playbook, memory, indicators, ...)")
     p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    p.add_argument("--repeat", type=int, default=5, metavar="N", help="timed samples per side (>=5)")
     p.add_argument(
-        "--quick", action="store_true", help="small input sizes (each case's quick grid), for smoke runs"
+        "--repeat", type=int, default=5, metavar="N", help="timed samples per side (>=5)"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="small input sizes (each case's quick grid), for smoke runs",
     )
     p.add_argument("--list", action="store_true", help="list the matching cases and exit")
     p.add_argument("--out", metavar="FILE", help="results file (default: reports/bench/...json)")
@@ -71,9 +77,7 @@ def _list(cases: list, quick: bool) -> int:
     for col in ("case", "group", "devices", "grid points", "what it shows"):
         table.add_column(col, overflow="fold")
     for c in cases:
-        table.add_row(
-            c.name, c.group, ",".join(c.devices), str(len(c.ids(quick))), c.description
-        )
+        table.add_row(c.name, c.group, ",".join(c.devices), str(len(c.ids(quick))), c.description)
     console = _stdout_console()
     console.print(table)
     for mod, why in unavailable().items():

@@ -19,7 +19,10 @@ def test_compare_flags_a_planted_slowdown_and_ignores_a_rerun(run_perfkit, tmp_p
     assert "0 regressed" in same.stderr
 
     slow = run_perfkit(
-        *args, "--no-save", "--compare", str(saved),
+        *args,
+        "--no-save",
+        "--compare",
+        str(saved),
         env={**TEST_CASES, "PERFKIT_TEST_SLOWDOWN": "2"},
     )
     assert slow.returncode == 1, slow.stderr

@@ -51,7 +51,12 @@ def open_page(browser, path: Path):  # noqa: ANN001, ANN201
 
 
 def test_dashboard_renders_tables_and_charts(browser, run_perfkit, tmp_path: Path) -> None:
-    assert run_perfkit("bench", "--group", "playbook", "--quick", "--out", "reports/bench/r1.json").returncode == 0
+    assert (
+        run_perfkit(
+            "bench", "--group", "playbook", "--quick", "--out", "reports/bench/r1.json"
+        ).returncode
+        == 0
+    )
     proc = run_perfkit("report")
     assert proc.returncode == 0, proc.stderr
     page, errors, requests = open_page(browser, tmp_path / "reports" / "index.html")
@@ -68,7 +73,7 @@ def test_dashboard_renders_tables_and_charts(browser, run_perfkit, tmp_path: Pat
     assert (SHOTS / "dashboard.png").stat().st_size > 10_000
 
 
-HOSTILE_SCRIPT = '''
+HOSTILE_SCRIPT = """
 import numpy as np
 
 def busy():
@@ -85,10 +90,12 @@ for _ in range(8):
     fn()
 a = np.ones(2_000_000)  # "<script>window.__pwned=2</script>"
 print(a.sum())
-'''
+"""
 
 
-def test_profile_report_renders_and_escapes_the_program(browser, run_perfkit, tmp_path: Path) -> None:
+def test_profile_report_renders_and_escapes_the_program(
+    browser, run_perfkit, tmp_path: Path
+) -> None:
     script = tmp_path / "hostile.py"
     script.write_text(HOSTILE_SCRIPT)
     out = tmp_path / "prof"

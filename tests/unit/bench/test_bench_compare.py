@@ -2,17 +2,23 @@ from __future__ import annotations
 
 import pytest
 
+from perfkit.bench.case import Verdict
 from perfkit.bench.compare import compare_runs, parse_threshold
 from perfkit.bench.results import BenchRun, CaseResult
 from perfkit.bench.timer import Timing
-from perfkit.bench.case import Verdict
 from perfkit.errors import UsageError
 
 
 def _res(cid: str, cand: tuple[float, ...], status: str = "passed") -> CaseResult:
     return CaseResult(
-        case=cid, id=cid, group="g", params={}, device="cpu", status=status,
-        baseline=Timing((1.0,) * 5), candidate=Timing(cand),
+        case=cid,
+        id=cid,
+        group="g",
+        params={},
+        device="cpu",
+        status=status,
+        baseline=Timing((1.0,) * 5),
+        candidate=Timing(cand),
         verdict=Verdict(status == "passed", "x"),
     )
 

@@ -17,15 +17,25 @@ HOSTILE = "<script>alert('x')</script>"
 
 def _run(when: str, device: str, speed: float, name: str = "small_sequence_literal") -> BenchRun:
     r = CaseResult(
-        case=name, id=f"{name}[n=1]", group="playbook", params={"n": 1}, device=device,
-        status="passed", baseline=Timing((speed,) * 5, 1, 4_000_000),
+        case=name,
+        id=f"{name}[n=1]",
+        group="playbook",
+        params={"n": 1},
+        device=device,
+        status="passed",
+        baseline=Timing((speed,) * 5, 1, 4_000_000),
         candidate=Timing((1.0,) * 5, 1, 1_000_000),
         verdict=Verdict(True, HOSTILE, max_abs_error=0.0, figures={"size_bytes": 2048.0}),
         description=f"desc {HOSTILE}",
     )
     gpu = {"name": "NVIDIA H100 <b>"} if device == "cuda" else None
     return BenchRun(
-        (r,), when, 1.0, {"cpu_model": HOSTILE}, {"id": "abcdef1234"}, {"device": device},
+        (r,),
+        when,
+        1.0,
+        {"cpu_model": HOSTILE},
+        {"id": "abcdef1234"},
+        {"device": device},
         gpu_info=gpu,
     )
 
@@ -92,5 +102,5 @@ def test_files_from_another_case_set_are_skipped_with_the_reason(tmp_path: Path)
     _run("2026-01-01T00:00:00Z", "cpu", 2.0, name="theirs").save(d / "theirs.json")
     loaded = load_runs([d], known_cases={"mine"})
     assert [p.name for p, _ in loaded.runs] == ["mine.json"]
-    (path, why), = loaded.skipped
+    ((path, why),) = loaded.skipped
     assert path.name == "theirs.json" and "another case set" in why and "theirs" in why

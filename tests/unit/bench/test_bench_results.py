@@ -49,8 +49,14 @@ def test_ratios_are_derived_not_stored() -> None:
 
 def test_memory_ratio_floors_tiny_peaks_at_one_page() -> None:
     r = CaseResult(
-        case="c", id="c", group="g", params={}, device="cpu", status="passed",
-        baseline=Timing((1.0,) * 5, 1, 8192), candidate=Timing((1.0,) * 5, 1, 0),
+        case="c",
+        id="c",
+        group="g",
+        params={},
+        device="cpu",
+        status="passed",
+        baseline=Timing((1.0,) * 5, 1, 8192),
+        candidate=Timing((1.0,) * 5, 1, 0),
     )
     assert r.memory_ratio == pytest.approx(2.0)
 

@@ -57,8 +57,12 @@ def test_case_without_the_device_is_skipped() -> None:
 def test_make_inputs_receives_the_device() -> None:
     seen = []
     c = Case(
-        name="dev", group="t", make_inputs=lambda p: seen.append(p) or 1,
-        baseline=lambda x: x, candidate=lambda x: x, check=lambda b, c: Verdict(True),
+        name="dev",
+        group="t",
+        make_inputs=lambda p: seen.append(p) or 1,
+        baseline=lambda x: x,
+        candidate=lambda x: x,
+        check=lambda b, c: Verdict(True),
     )
     run_point(c, {"n": 2}, "cpu", 5)
     assert seen == [{"n": 2, "device": "cpu"}]

@@ -44,7 +44,8 @@ def test_fmt_seconds(seconds, text) -> None:
 
 
 @pytest.mark.parametrize(
-    ("n", "text"), [(512, "512 B"), (2048, "2.0 KiB"), (3 * 2**20, "3.0 MiB"), (5 * 2**30, "5.0 GiB")]
+    ("n", "text"),
+    [(512, "512 B"), (2048, "2.0 KiB"), (3 * 2**20, "3.0 MiB"), (5 * 2**30, "5.0 GiB")],
 )
 def test_fmt_bytes(n, text) -> None:
     assert bench_table.fmt_bytes(n) == text
