@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+# The headline job on a bundled example: where does a slow pipeline spend its time and memory,
+# and what to do about it. The summary goes to stderr; the last line says where the report is.
 demo: setup
-	$(PERFKIT) bench --group playbook
+	$(PERFKIT) profile --memory examples/slow_pipeline.py
 
 test: setup browser
 	$(PY) -m pytest $(PYTEST_FLAGS)

@@ -16,6 +16,8 @@ try:
     main({argv!r})
 except SystemExit:
     pass
+print("SUBCOMMANDS:" + ",".join(sorted(m for m in sys.modules if m.startswith("perfkit.cli."))),
+      file=sys.stderr)
 print("LOADED:" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
 """
 
@@ -44,9 +46,15 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
         text=True,
         timeout=60,
     )
-    loaded = proc.stderr.strip().splitlines()[-1]
+    *_, subcommands, loaded = proc.stderr.strip().splitlines()
     assert loaded == "LOADED:", f"perfkit {' '.join(argv)} imported {loaded}"
     assert "usage: perfkit" in proc.stdout
+    # Only the named subcommand's module is imported (none for the top-level help).
+    wanted = {f"perfkit.cli.{argv[0]}"} if argv[0] in SUBCOMMANDS else set()
+    assert (
+        set(filter(None, subcommands.split(":", 1)[1].split(","))) - {"perfkit.cli.__main__"}
+        == wanted
+    )
 
 
 def test_version_and_python_m(run_perfkit) -> None:
