@@ -66,7 +66,9 @@ def test_directory_gives_one_output_per_input(tmp_path: Path) -> None:
     _prices(inputs / "a.parquet", seed=1)
     _prices(inputs / "b.csv", seed=2)
     outdir = tmp_path / "out"
-    res = perfkit(str(inputs), "--spec", "ema:10,atr:14", "--backend", "threads", "--out", str(outdir))
+    res = perfkit(
+        str(inputs), "--spec", "ema:10,atr:14", "--backend", "threads", "--out", str(outdir)
+    )
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in outdir.iterdir()) == ["a.features.parquet", "b.features.parquet"]
     assert res.stderr.count("wrote ") == 2 and "backend threads" in res.stderr
