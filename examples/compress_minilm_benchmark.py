@@ -78,7 +78,7 @@ def main() -> None:
     cands["ort_dyn_int8_fit"] = timed(
         "ort dynamic + fallback",
         lambda: quantize_dynamic(
-            teacher, calib, target=Fidelity(cosine=0.995, agreement=0.99), held_out=tune
+            teacher, calib, target=Fidelity(cosine=0.99, agreement=0.99), held_out=tune
         ),
     )
     cands["torch_dyn_int8"] = timed(

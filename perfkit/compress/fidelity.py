@@ -63,13 +63,20 @@ class Fidelity:
 
 def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity of each sample (row, flattened) of ``a`` with the same row of ``b``."""
-    a = np.asarray(a, np.float64).reshape(len(a), -1)
-    b = np.asarray(b, np.float64).reshape(len(b), -1)
-    na, nb = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
-    both_zero = (na == 0) & (nb == 0)
-    cos = (a * b).sum(1) / np.maximum(na * nb, 1e-300)
-    cos[both_zero] = 1.0
+    a = _unit_rows(np.asarray(a, np.float64).reshape(len(a), -1))
+    b = _unit_rows(np.asarray(b, np.float64).reshape(len(b), -1))
+    zero_a, zero_b = ~a.any(1), ~b.any(1)
+    cos = (a * b).sum(1)
+    cos[zero_a & zero_b] = 1.0  # two all-zero outputs agree exactly
     return np.clip(cos, -1.0, 1.0)
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; scaled by their max first so tiny values do not underflow."""
+    peak = np.abs(x).max(1, keepdims=True)
+    x = x / np.where(peak > 0, peak, 1.0)
+    norm = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norm > 0, norm, 1.0)
 
 
 def nearest_neighbours(emb: np.ndarray) -> np.ndarray:
