@@ -177,13 +177,10 @@ class _TorchRunner:
 
 def as_runner(model: Any) -> Any:
     """A torch module wrapped to the compressed-model interface; compressed models as is."""
-    try:
-        import torch
+    import torch
 
-        if isinstance(model, torch.nn.Module):
-            return _TorchRunner(model)
-    except ImportError:  # pragma: no cover
-        pass
+    if isinstance(model, torch.nn.Module):
+        return _TorchRunner(model)
     for attr in ("__call__", "size_bytes", "num_parameters"):
         if not hasattr(model, attr):
             raise UsageError(
