@@ -29,6 +29,13 @@ _LAZY: dict[str, str] = {
     "explain_copy": "perfkit.memory:explain_copy",
     "no_copy": "perfkit.memory:no_copy",
     "sliding_windows": "perfkit.memory:sliding_windows",
+    # model compression
+    "quantize_dynamic": "perfkit.compress:quantize_dynamic",
+    "quantize_static": "perfkit.compress:quantize_static",
+    "distill": "perfkit.compress:distill",
+    "student_from_teacher": "perfkit.compress:student_from_teacher",
+    "compare_models": "perfkit.compress:compare_models",
+    "Fidelity": "perfkit.compress:Fidelity",
     # the Case spine
     "Case": "perfkit.bench:Case",
     "Verdict": "perfkit.bench:Verdict",

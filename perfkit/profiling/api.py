@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -103,7 +104,12 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
             f = f.f_back
         self._depth = depth - 1
         self._engines = make_engines(self.options, list(self.options.lines or []))
+        # Profile this thread and the threads the block starts, not the host's older threads.
+        others = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
+        others -= {threading.get_ident()}
         for e in self._engines:
+            if hasattr(e, "ignore_threads"):
+                e.ignore_threads = others
             e.prepare(None)
         self._started_at = _utc_now()
         self._commit = CommitLookup(os.getcwd())

@@ -38,6 +38,9 @@ class SamplingEngine:
         self.stacks: dict[tuple[int, tuple[tuple[int, int], ...]], list[float]] = {}
         self.codes: dict[int, object] = {}
         self.names: dict[int, str] = {}
+        #: Threads never sampled: in-process profiling of a block leaves out the threads that
+        #: were already running (a host's thread pools), which would read as idle "hot" waits.
+        self.ignore_threads: frozenset[int] = frozenset()
         self.samples = 0
         self._stop_lock = _thread.allocate_lock()
         self._done_lock = _thread.allocate_lock()
@@ -70,6 +73,7 @@ class SamplingEngine:
         stacks, codes = self.stacks, self.codes
         interval = self.interval_s
         skip = PERFKIT_THREADS
+        ignored = self.ignore_threads
         clocks: dict[int, int | None] = {}
         last_cpu: dict[int, float] = {}
         last = time.perf_counter()
@@ -80,7 +84,7 @@ class SamplingEngine:
                 dt, last = now - last, now
                 frames = sys._current_frames()
                 for tid, frame in frames.items():
-                    if tid in skip:
+                    if tid in skip or tid in ignored:
                         continue
                     clk = clocks.get(tid, -1)
                     if clk == -1:

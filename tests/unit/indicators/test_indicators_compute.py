@@ -117,7 +117,7 @@ def test_missing_field_for_an_indicator() -> None:
         compute({"close": np.ones(30)}, "atr:14")
 
 
-def test_bad_options() -> None:
+def test_bad_options(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UsageError, match="unknown backend"):
         compute({"close": np.ones(30)}, "sma:3", backend="gpu")
     with pytest.raises(UsageError, match="nan mode"):
@@ -126,6 +126,13 @@ def test_bad_options() -> None:
         compute({"close": np.ones(30)}, "sma:3", batch_size=0)
     with pytest.raises(UsageError, match="n_jobs"):
         compute({"close": np.ones(30)}, "sma:3", n_jobs=0)
+    distributed = pytest.importorskip("distributed")
+
+    def no_client(*a, **k):
+        raise ValueError("No global client found")
+
+    # Another test in the same process may have left a default client: pretend there is none.
+    monkeypatch.setattr(distributed, "get_client", no_client)
     with pytest.raises(UsageError, match="no dask Client"):
         compute({"close": np.ones(30)}, "sma:3", backend="dask")
 

@@ -1,0 +1,36 @@
+"""Regression: perfkit.profile() on a block counted the host's idle pool threads (found when the
+suite ran under pytest-xdist beside a persistent thread pool): their ``Condition.wait`` became
+the "hottest" function. A block's profile covers its own thread and the threads it starts."""
+
+from __future__ import annotations
+
+import threading
+
+import perfkit.profiling as pp
+
+
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def test_block_profile_ignores_threads_that_were_already_running() -> None:
+    stop = threading.Event()
+    idle = threading.Thread(target=stop.wait, name="host-idle-pool", daemon=True)
+    idle.start()
+    try:
+        with pp.profile() as p:
+            _spin(1_500_000)
+            started = threading.Thread(target=_spin, args=(300_000,), name="started-inside")
+            started.start()
+            started.join()
+    finally:
+        stop.set()
+        idle.join()
+    prof = p.result
+    names = {t.name for t in prof.threads}
+    assert "host-idle-pool" not in names
+    assert prof.top_functions(1)[0].function == "_spin"
+    assert len(prof.threads) == 2  # this thread and the one started inside the block
