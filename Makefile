@@ -5,8 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PERFKIT := $(VENV)/bin/perfkit
 STAMP := $(VENV)/.installed
-# CI runs on 2 cores: keep the pytest-benchmark smoke run single-shot.
-PYTEST_FLAGS ?= -q
+# CI runs on 2 cores: one pytest worker per core (pytest-xdist).
+PYTEST_FLAGS ?= -q -n 2
 
 .PHONY: setup demo test test-fast bench bench-pytest bench-check asv asv-compare report browser lint clean
 
