@@ -105,8 +105,9 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
         self._depth = depth - 1
         self._engines = make_engines(self.options, list(self.options.lines or []))
         # Profile this thread and the threads the block starts, not the host's older threads.
-        others = frozenset(t.ident for t in threading.enumerate() if t.ident is not None)
-        others -= {threading.get_ident()}
+        # sys._current_frames also sees threads started with _thread (execnet's IO thread, ...),
+        # which threading.enumerate() does not list.
+        others = frozenset(sys._current_frames()) - {threading.get_ident()}
         for e in self._engines:
             if hasattr(e, "ignore_threads"):
                 e.ignore_threads = others

@@ -34,3 +34,24 @@ def test_block_profile_ignores_threads_that_were_already_running() -> None:
     assert "host-idle-pool" not in names
     assert prof.top_functions(1)[0].function == "_spin"
     assert len(prof.threads) == 2  # this thread and the one started inside the block
+
+
+def test_raw_threads_started_before_the_block_are_left_out_too() -> None:
+    """Threads started with ``_thread`` (as execnet does) are not in threading.enumerate()."""
+    import _thread
+
+    stop, running = threading.Event(), threading.Event()
+
+    def idle() -> None:
+        running.set()
+        stop.wait()
+
+    _thread.start_new_thread(idle, ())
+    running.wait()
+    try:
+        with pp.profile() as p:
+            _spin(1_000_000)
+    finally:
+        stop.set()
+    assert len(p.result.threads) == 1
+    assert p.result.top_functions(1)[0].function == "_spin"
