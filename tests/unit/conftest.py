@@ -1,4 +1,4 @@
-"""Fixtures for the profiling tests: a deterministic synthetic Profile (no clocks involved)."""
+"""Fixtures shared by the profiling and render tests: a deterministic synthetic Profile (no clocks)."""
 
 from __future__ import annotations
 
