@@ -49,7 +49,12 @@ def random_walk_panel(n_bars: int, n_instruments: int, seed: int = 0) -> dict[st
 def compare(
     base: dict[str, Any], cand: dict[str, Any], rtol: float = 1e-9, what: str = ""
 ) -> Verdict:
-    """NaN positions equal and values within ``rtol`` (absolute floor 1e-9) for every output."""
+    """NaN positions equal and values within ``rtol`` for every output.
+
+    The error is relative to ``max(|x|, 1e-3 · max|output|)``: indicators such as MACD cross zero,
+    where a plain relative error of two equally good results is ill-conditioned (a 1e-13 absolute
+    difference on a value of 1e-6 is not a disagreement).
+    """
     worst_abs = worst_rel = 0.0
     nan_mismatch = 0
     values = 0
@@ -62,8 +67,10 @@ def compare(
         values += int(ok.sum())
         if ok.any():
             err = np.abs(b[ok] - c[ok])
+            mag = np.abs(b[ok])
+            floor = max(1e-9, 1e-3 * float(mag.max()))
             worst_abs = max(worst_abs, float(err.max()))
-            worst_rel = max(worst_rel, float((err / np.maximum(np.abs(b[ok]), 1e-9)).max()))
+            worst_rel = max(worst_rel, float((err / np.maximum(mag, floor)).max()))
     good = nan_mismatch == 0 and worst_rel <= rtol and values > 0
     return Verdict(
         ok=good,
