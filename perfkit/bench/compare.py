@@ -122,3 +122,31 @@ def compare_runs(old: BenchRun, new: BenchRun, threshold: float = 0.10) -> Compa
     only_old = tuple(sorted(f"{i}[{d}]" for i, d in old_by if (i, d) not in new_by))
     only_new = tuple(sorted(f"{i}[{d}]" for i, d in new_by if (i, d) not in old_by))
     return Comparison(tuple(changes), only_old, only_new, threshold)
+
+
+def saved_baseline(path: str) -> BenchRun:
+    """The run to compare against: one results file, or a folder of them merged so that each
+    case keeps its newest result (how ``make bench-check`` reads ``reports/bench/``)."""
+    import os
+
+    from perfkit.bench.dashboard import load_runs
+
+    if not os.path.isdir(path):
+        return BenchRun.load(path)
+    loaded = load_runs([path])
+    if not loaded.runs:
+        raise UsageError(f"no readable results file in {path}", "run 'perfkit bench' first")
+    newest: dict[tuple[str, str], CaseResult] = {}
+    for _, run in loaded.runs:  # oldest first, so newer results overwrite older ones
+        for r in run.results:
+            newest[(r.id, r.device)] = r
+    last = loaded.runs[-1][1]
+    return BenchRun(
+        results=tuple(newest.values()),
+        datetime=last.datetime,
+        duration_s=0.0,
+        machine_info=last.machine_info,
+        commit_info=last.commit_info,
+        settings={"merged_from": [str(p) for p, _ in loaded.runs]},
+        version=last.version,
+    )

@@ -43,8 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--compare",
-        metavar="BASELINE.json",
-        help="compare with a saved run; exit 1 on a regression or a failed check",
+        metavar="BASELINE",
+        help=(
+            "compare with a saved run (a results file, or a folder: newest result per case); "
+            "exit 1 on a regression or a failed check"
+        ),
     )
     p.add_argument(
         "--threshold",
@@ -90,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     from perfkit.bench import registry
-    from perfkit.bench.results import BenchRun
     from perfkit.bench.runner import default_results_path, require_device, run_cases
     from perfkit.render import bench_table
 
@@ -113,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
         )
     baseline_run = None
     if args.compare:
-        baseline_run = BenchRun.load(args.compare)
+        from perfkit.bench.compare import saved_baseline
+
+        baseline_run = saved_baseline(args.compare)
         wanted = {(i, args.device) for c in cases for i in c.ids(args.quick)}
         saved = {(r.id, r.device) for r in baseline_run.results}
         if not wanted & saved:

@@ -45,3 +45,19 @@ def test_compare_with_corrupt_file_is_exit_2_naming_it(run_perfkit, tmp_path: Pa
     bad.write_text(json.dumps({"kind": "perfkit.bench", "schema_version": 7}))
     proc = run_perfkit("bench", "-k", "small_sequence", "--compare", str(bad))
     assert proc.returncode == 2 and "corrupt.json" in proc.stderr
+
+
+def test_compare_with_a_folder_uses_the_newest_result_per_case(run_perfkit, tmp_path: Path) -> None:
+    folder = tmp_path / "saved"
+    args = ("bench", "--group", "zz_compare_test")
+    slow = run_perfkit(
+        *args, "--out", str(folder / "a-old.json"), env={**TEST_CASES, "PERFKIT_TEST_SLOWDOWN": "3"}
+    )
+    assert slow.returncode == 0, slow.stderr
+    fresh = run_perfkit(*args, "--out", str(folder / "b-new.json"), env=TEST_CASES)
+    assert fresh.returncode == 0
+    (folder / "c-corrupt.json").write_text("{")
+    # Against the newest saved result the same code is unchanged, not "improved 3x".
+    proc = run_perfkit(*args, "--no-save", "--compare", str(folder), env=TEST_CASES)
+    assert proc.returncode == 0, proc.stderr
+    assert "0 improved, 0 regressed, 1 unchanged" in proc.stderr
