@@ -1,6 +1,6 @@
 """pandas and polars front ends of :func:`perfkit.memory.downcast`.
 
-Each column becomes a :class:`~perfkit.memory.downcast._Column` holding a zero-copy NumPy view of
+Each column becomes a :class:`~perfkit.memory._planning._Column` holding a zero-copy NumPy view of
 its values where there is one; numeric columns are planned by the shared numba scan, the rest
 (nullable integers, strings, categories, dates, booleans...) here, each with its reason.
 """
@@ -12,17 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from perfkit.memory.downcast import (
-    ColumnReport,
+from perfkit.memory._conversion import _convert_all, _convert_numpy
+from perfkit.memory._planning import (
     _Column,
-    _convert_all,
-    _convert_numpy,
     _keep,
     _Options,
     _Plan,
     _plan_other_dtype,
     _smallest_int,
 )
+from perfkit.memory._report import ColumnReport
 
 _STRINGS_HINT = "pass categories=True to store low-cardinality strings as category"
 

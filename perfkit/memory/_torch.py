@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from perfkit.memory.downcast import (
+from perfkit.memory._planning import (
     _keep,
     _Options,
     _Plan,
