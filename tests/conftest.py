@@ -28,6 +28,19 @@ settings.register_profile("explore", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Benchmarks are smoke-run (once, untimed) unless asked for with ``--benchmark-enable``.
+
+    Done here rather than in ``addopts`` so that a plain ``pytest`` works without the bench extra.
+    """
+    opts = config.option
+    if hasattr(opts, "benchmark_disable") and not (
+        getattr(opts, "benchmark_enable", False) or getattr(opts, "benchmark_only", False)
+    ):
+        opts.benchmark_disable = True
+
+
 def _has_cuda() -> bool:
     try:
         import torch

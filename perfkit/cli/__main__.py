@@ -35,6 +35,50 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: The extra that brings what each subcommand imports beyond the core (profile and diff need none).
+EXTRAS: dict[str, str] = {
+    "downcast": "memory",
+    "indicators": "indicators",
+    "compress": "compress",
+    "bench": "bench",
+    "report": "report",
+}
+#: Top-level modules that live in an extra, and which extra brings them when the command has none.
+_MODULE_EXTRAS: dict[str, str] = {
+    "numpy": "memory",
+    "pandas": "memory",
+    "numba": "indicators",
+    "joblib": "indicators",
+    "torch": "compress",
+    "onnx": "compress",
+    "onnxruntime": "compress",
+    "transformers": "compress",
+    "safetensors": "compress",
+    "sklearn": "compress",
+    "matplotlib": "report",
+    "scipy": "bench",
+    "asv": "bench",
+    "dask": "dist",
+    "distributed": "dist",
+    "pyarrow": "io",
+    "polars": "io",
+}
+
+
+def missing_extra(exc: ModuleNotFoundError, command: str | None) -> PerfkitError | None:
+    """A one-line error naming the extra to install when an optional package is missing."""
+    top = (exc.name or "").split(".")[0]
+    # profile/diff run the user's program: its own ImportError is the program's, not ours.
+    if top not in _MODULE_EXTRAS or command not in EXTRAS:
+        return None
+    extra = EXTRAS[command]
+    if top in ("dask", "distributed", "pyarrow", "polars"):
+        extra = _MODULE_EXTRAS[top]
+    from perfkit.errors import MissingDependencyError
+
+    return MissingDependencyError(top, extra, f"perfkit {command}")
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The parser, with the full options of the subcommand named in ``argv`` only.
 
@@ -74,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PerfkitError as exc:
         print(f"perfkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        err = missing_extra(exc, getattr(args, "command", None))
+        if err is None:
+            raise
+        print(f"perfkit: error: {err}", file=sys.stderr)
+        return err.exit_code
     except KeyboardInterrupt:
         print("perfkit: interrupted", file=sys.stderr)
         return 130
