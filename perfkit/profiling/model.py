@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -22,18 +22,26 @@ from typing import Any
 from perfkit.errors import SchemaError
 
 #: Bump when the JSON layout changes incompatibly; add a step to :func:`_upgrade` for the old one.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The ``kind`` tag that tells a profile file from the other perfkit JSON files.
 KIND = "perfkit-profile"
 
 
-@dataclass
+#: The numbers of a call-tree node, in the order the flat JSON form lists them.
+_NODE_NUMBERS = ("line", "wall_s", "self_wall_s", "cpu_s", "self_cpu_s", "samples")
+
+
+@dataclass(eq=False, repr=False)
 class FrameNode:
     """One node of the call tree: a function reached by one call path.
 
     ``wall_s`` is inclusive (the node and everything it called), ``self_wall_s`` the time spent
     in the function's own code; the same for CPU time. ``samples`` counts the stack samples that
-    went through the node (0 for engines that do not sample).
+    went through the node (0 for engines that do not sample). ``children`` are in the order
+    they were first seen (time order); renderers sort them by weight where that reads better.
+
+    Trees can be as deep as the program's stack (10 000 frames of recursion), so every method
+    here (equality, JSON form) walks the tree with an explicit stack, never by recursion.
     """
 
     function: str
@@ -54,23 +62,133 @@ class FrameNode:
             yield d, node
             stack.extend((d + 1, c) for c in reversed(node.children))
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.function,
+            self.file,
+            self.line,
+            self.wall_s,
+            self.self_wall_s,
+            self.cpu_s,
+            self.self_cpu_s,
+            self.samples,
+            len(self.children),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FrameNode):
+            return NotImplemented
+        stack = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b:
+                continue
+            if a._fields() != b._fields():
+                return False
+            stack.extend(zip(a.children, b.children, strict=True))
+        return True
+
+    __hash__ = None  # type: ignore[assignment]  # mutable record, like a plain dataclass
+
+    def __repr__(self) -> str:
+        return (
+            f"FrameNode({self.function!r}, {self.file!r}, {self.line}, wall_s={self.wall_s!r}, "
+            f"self_wall_s={self.self_wall_s!r}, {len(self.children)} children)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "function": self.function,
-            "file": self.file,
-            "line": self.line,
-            "wall_s": self.wall_s,
-            "self_wall_s": self.self_wall_s,
-            "cpu_s": self.cpu_s,
-            "self_cpu_s": self.self_cpu_s,
-            "samples": self.samples,
-            "children": [c.to_dict() for c in self.children],
-        }
+        """The nested dict form (schema version 1); built without recursion."""
+        out: dict[str, Any] = {}
+        stack: list[tuple[FrameNode, dict[str, Any]]] = [(self, out)]
+        while stack:
+            node, d = stack.pop()
+            d.update(_node_fields(node))
+            kids: list[dict[str, Any]] = [{} for _ in node.children]
+            d["children"] = kids
+            stack.extend(zip(node.children, kids, strict=True))
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FrameNode:
-        kwargs = _known(cls, data, exclude=("children",))
-        return cls(**kwargs, children=tuple(cls.from_dict(c) for c in data.get("children", ())))
+        """Read the nested dict form (schema version 1) without recursion."""
+        return _from_flat(_flatten_nested(data))
+
+    def to_flat(self) -> list[dict[str, Any]]:
+        """The nodes in pre-order, each with the index of its ``parent`` (-1 for this node).
+
+        This is the JSON form of schema version 2: flat, so no JSON reader or writer has to
+        nest as deep as the program's stack did.
+        """
+        out: list[dict[str, Any]] = []
+        stack: list[tuple[FrameNode, int]] = [(self, -1)]
+        while stack:
+            node, parent = stack.pop()
+            row = _node_fields(node)
+            row["parent"] = parent
+            me = len(out)
+            out.append(row)
+            stack.extend((c, me) for c in reversed(node.children))
+        return out
+
+    @classmethod
+    def from_flat(cls, rows: Sequence[Mapping[str, Any]]) -> FrameNode:
+        """Rebuild a tree from :meth:`to_flat` rows (parents listed before their children)."""
+        return _from_flat(rows)
+
+
+def _node_fields(node: FrameNode) -> dict[str, Any]:
+    return {
+        "function": node.function,
+        "file": node.file,
+        "line": node.line,
+        "wall_s": node.wall_s,
+        "self_wall_s": node.self_wall_s,
+        "cpu_s": node.cpu_s,
+        "self_cpu_s": node.self_cpu_s,
+        "samples": node.samples,
+    }
+
+
+def _flatten_nested(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Nested (version 1) node dicts -> flat pre-order rows with parent indexes, iteratively."""
+    rows: list[dict[str, Any]] = []
+    stack: list[tuple[Any, int]] = [(data, -1)]
+    while stack:
+        node, parent = stack.pop()
+        if not isinstance(node, Mapping):
+            raise TypeError(f"a call-tree node is {type(node).__name__}, not an object")
+        row = {k: v for k, v in node.items() if k != "children"}
+        row["parent"] = parent
+        me = len(rows)
+        rows.append(row)
+        kids = node.get("children", ())
+        if not isinstance(kids, list | tuple):
+            raise TypeError("a call-tree node's children are not a list")
+        stack.extend((c, me) for c in reversed(kids))
+    return rows
+
+
+def _from_flat(rows: Sequence[Mapping[str, Any]]) -> FrameNode:
+    if not rows:
+        raise ValueError("a call tree has no nodes")
+    kids: list[list[FrameNode]] = [[] for _ in rows]
+    parents: list[int] = []
+    for i, row in enumerate(rows):
+        parent = row.get("parent", -1)
+        if not isinstance(parent, int) or isinstance(parent, bool):
+            raise TypeError(f"call-tree node {i}: parent is not an integer")
+        if (i == 0) != (parent == -1) or parent >= i:
+            raise ValueError(f"call-tree node {i}: parent {parent} does not precede it")
+        parents.append(parent)
+    built: FrameNode | None = None
+    for i in range(len(rows) - 1, -1, -1):  # children come after their parent: build bottom-up
+        kw = _known(FrameNode, rows[i], exclude=("children",))
+        kids[i].reverse()
+        built = FrameNode(**kw, children=tuple(kids[i]))
+        if parents[i] >= 0:
+            kids[parents[i]].append(built)
+    assert built is not None
+    return built
 
 
 @dataclass
@@ -82,11 +200,17 @@ class ThreadTree:
     root: FrameNode
 
     def to_dict(self) -> dict[str, Any]:
-        return {"thread_id": self.thread_id, "name": self.name, "root": self.root.to_dict()}
+        """``{"thread_id", "name", "nodes"}`` with the tree flat (see :meth:`FrameNode.to_flat`)."""
+        return {"thread_id": self.thread_id, "name": self.name, "nodes": self.root.to_flat()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ThreadTree:
-        return cls(int(data["thread_id"]), str(data["name"]), FrameNode.from_dict(data["root"]))
+        """Read the flat form (or the nested ``root`` of schema version 1)."""
+        if "nodes" in data:
+            root = FrameNode.from_flat(data["nodes"])
+        else:
+            root = FrameNode.from_dict(data["root"])
+        return cls(int(data["thread_id"]), str(data["name"]), root)
 
 
 @dataclass
@@ -294,7 +418,7 @@ class Profile:
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON form (pytest-benchmark-like top level, the run under ``profile``)."""
-        body = _jsonable(asdict(replace(self, threads=())))
+        body = asdict(replace(self, threads=()))
         body["threads"] = [t.to_dict() for t in self.threads]
         env = dict(self.environment)
         return {
@@ -309,7 +433,13 @@ class Profile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Profile:
-        """Read the JSON form; older schema versions are upgraded, newer ones refused."""
+        """Read the JSON form; older schema versions are upgraded, newer ones refused.
+
+        The (upgraded) document is validated against ``profile.schema.json`` first: a field of
+        the wrong type, a NaN or a missing key raises :class:`SchemaError` naming the field.
+        """
+        from perfkit.profiling import _schema
+
         if not isinstance(data, Mapping) or (
             data.get("kind") != KIND and data.get("schema_version") != 0
         ):
@@ -318,6 +448,11 @@ class Profile:
                 "pass a profile.json written by `perfkit profile`",
             )
         data = _upgrade(dict(data))
+        problems = _schema.errors(data, _schema.profile_schema())
+        if problems:
+            raise SchemaError(
+                f"profile JSON is malformed: {problems[0]}", "re-create it with `perfkit profile`"
+            )
         body = data["profile"]
         try:
             return _profile_from_body(body)
@@ -331,7 +466,7 @@ class Profile:
         """Write the JSON form atomically to ``path`` and return it."""
         from perfkit._atomic import atomic_write_text
 
-        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        return atomic_write_text(path, to_json(self))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Profile:
@@ -341,14 +476,23 @@ class Profile:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SchemaError(f"{p}: no such file", "check the path") from None
+        except IsADirectoryError:
+            raise SchemaError(f"{p}: is a directory", "name the profile.json inside it") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise SchemaError(f"{p}: cannot read ({exc})", "check the path") from None
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             raise SchemaError(
                 f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})",
                 "the file is corrupt; re-create it with `perfkit profile`",
+            ) from None
+        except ValueError as exc:
+            raise SchemaError(f"{p}: {exc}", "re-create it with `perfkit profile`") from None
+        except RecursionError:
+            raise SchemaError(
+                f"{p}: JSON nested too deeply to be a profile",
+                "re-create it with `perfkit profile`",
             ) from None
         try:
             return cls.from_dict(data)
@@ -356,14 +500,27 @@ class Profile:
             raise SchemaError(f"{p}: {exc.message}", exc.hint) from None
 
 
+def to_json(profile: Profile) -> str:
+    """The strict JSON text of ``profile`` (what ``profile.json`` holds; never a bare NaN)."""
+    from perfkit._atomic import dumps_strict
+
+    return dumps_strict(profile.to_dict(), indent=1)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"contains {name}, which is not a JSON number")
+
+
 def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
     """Migrate a profile dict of an older schema version to :data:`SCHEMA_VERSION`.
 
     Version 0 (pre-release files) kept the run at top level, without ``kind`` or ``profile``;
-    it is moved under ``profile``. Files from a newer perfkit are refused with a clear message.
+    it is moved under ``profile``. Version 1 nested each thread's call tree under ``root``;
+    version 2 lists the nodes flat (``nodes`` with parent indexes). Files from a newer perfkit
+    are refused with a clear message.
     """
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise SchemaError("profile JSON has no integer schema_version", "re-create the file")
     if version > SCHEMA_VERSION:
         raise SchemaError(
@@ -377,7 +534,23 @@ def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
         data = {"schema_version": 1, "kind": KIND, "profile": body}
     if "profile" not in data or not isinstance(data["profile"], Mapping):
         raise SchemaError("profile JSON has no 'profile' object", "re-create the file")
+    if data["schema_version"] < 2:
+        body = dict(data["profile"])
+        threads = body.get("threads")
+        if isinstance(threads, list):
+            body["threads"] = [_thread_v1_to_v2(t) for t in threads]
+        data = {**data, "schema_version": 2, "profile": body}
     return data
+
+
+def _thread_v1_to_v2(thread: Any) -> Any:
+    if not isinstance(thread, Mapping) or "nodes" in thread or "root" not in thread:
+        return thread  # left for the schema check to name
+    try:
+        nodes = _flatten_nested(thread["root"])
+    except TypeError as exc:
+        raise SchemaError(f"profile JSON is malformed: {exc}", "re-create the file") from None
+    return {k: v for k, v in thread.items() if k != "root"} | {"nodes": nodes}
 
 
 def _profile_from_body(body: Mapping[str, Any]) -> Profile:
@@ -456,19 +629,32 @@ def _known(cls: type, data: Mapping[str, Any], exclude: tuple[str, ...] = ()) ->
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
+    """Tuples become lists and mapping keys strings, at any depth (iteratively)."""
+    return _rebuild(value, clean_floats=False)
 
 
 def _clean_floats(value: Any) -> Any:
-    """NaN and infinities become ``None`` (JSON has neither)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_floats(v) for v in value]
-    return value
+    """NaN and infinities become ``None`` (JSON has neither), at any depth (iteratively)."""
+    return _rebuild(value, clean_floats=True)
+
+
+def _rebuild(value: Any, clean_floats: bool) -> Any:
+    holder: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(holder, 0, value)]
+    while stack:
+        parent, key, item = stack.pop()
+        if isinstance(item, float):
+            parent[key] = None if clean_floats and not math.isfinite(item) else item
+        elif isinstance(item, Mapping):
+            new: dict[str, Any] = {}
+            for k, v in item.items():
+                new[str(k)] = None
+                stack.append((new, str(k), v))
+            parent[key] = new
+        elif isinstance(item, list | tuple):
+            new_list: list[Any] = [None] * len(item)
+            stack.extend((new_list, i, v) for i, v in enumerate(item))
+            parent[key] = new_list
+        else:
+            parent[key] = item
+    return holder[0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -269,4 +268,6 @@ def output_dir(program_stem: str, base: str | os.PathLike[str] = "reports/profil
 
 def json_dumps(profile: Profile) -> str:
     """The profile's JSON text (what ``profile.json`` holds)."""
-    return json.dumps(profile.to_dict(), indent=1, allow_nan=False)
+    from perfkit.profiling.model import to_json
+
+    return to_json(profile)

@@ -21,6 +21,8 @@ TOP_N = 15
 MIN_TREE_SHARE = 0.002
 #: Tree levels opened by default.
 OPEN_DEPTH = 4
+#: Deeper call-tree levels are listed flat (with their depth) instead of nested.
+MAX_NEST = 200
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1200px;
@@ -32,11 +34,14 @@ td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 code,pre,.src{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 pre{margin:0;white-space:pre-wrap}
 .meta{color:#555}.bad{color:#b00020;font-weight:600}
-details{margin-left:1.1em}summary{cursor:pointer;white-space:nowrap}
-summary .t{display:inline-block;width:6.5em;text-align:right;margin-right:.6em;
+.tree details{margin-left:1.1em}.tree summary{cursor:pointer;white-space:nowrap;padding:1px 0}
+.tree .t{display:inline-block;width:6.5em;text-align:right;margin-right:.6em;
 font-variant-numeric:tabular-nums}
-summary .w{color:#777;margin-left:.6em;font-size:12px}
-.leaf{margin-left:2.2em;white-space:nowrap}
+.tree .fn{background:#f3f3f5;padding:0 .3em;border-radius:3px}
+.tree .w{color:#777;margin-left:.6em;font-size:12px}
+.tree .leaf{margin-left:2.2em;white-space:nowrap;padding:1px 0}
+.tree .leaf::before{content:"·";color:#bbb;margin-right:.4em}
+.tree .deep{margin-left:2.2em}.tree .d{color:#999;font-size:11px;margin-right:.6em}
 .heat{display:inline-block;height:.8em;background:#e4572e;vertical-align:middle;margin-right:4px}
 tr.hot td{background:#fff1ec}
 .hint{border-left:4px solid #e4572e;padding:.3em .8em;margin:.8em 0;background:#fafafa}
@@ -316,32 +321,64 @@ def _rel(err: float | None) -> str:
 def _tree(p: Profile) -> str:
     if not p.threads:
         return ""
-    out = ["<h2>Call tree</h2>", '<p class="note">time (own time) · click to fold</p>']
+    out = [
+        "<h2>Call tree</h2>",
+        '<p class="note">wall time · share of the thread · own time · CPU time · where; '
+        "click to fold. Siblings are sorted by time.</p>",
+    ]
     for thread in p.threads:
         total = thread.root.wall_s or 1.0
         out.append(
             f'<h3>{esc(thread.name)} <span class="meta">{esc(_fmt.seconds(thread.root.wall_s))}'
             "</span></h3>"
         )
-        for child in thread.root.children:
-            out.append(_node(child, total, 0, p.cwd))
+        out.append(f'<div class="tree">{tree_html(thread.root.children, total, p.cwd)}</div>')
     return "\n".join(out)
 
 
-def _node(node: FrameNode, total: float, depth: int, cwd: str) -> str:
-    label = (
+def _label(node: FrameNode, total: float, cwd: str) -> str:
+    return (
         f'<span class="t">{esc(_fmt.seconds(node.wall_s))}</span>'
-        f"<code>{esc(node.function)}</code>"
+        f'<code class="fn">{esc(node.function)}</code>'
         f'<span class="w">{esc(_fmt.pct(node.wall_s, total))} · own '
-        f"{esc(_fmt.seconds(node.self_wall_s))} · {esc(_fmt.where(node.file, node.line, cwd))}"
-        "</span>"
+        f"{esc(_fmt.seconds(node.self_wall_s))} · cpu {esc(_fmt.seconds(node.cpu_s))} · "
+        f"{esc(_fmt.where(node.file, node.line, cwd))}</span>"
     )
-    kids = [c for c in node.children if c.wall_s >= MIN_TREE_SHARE * total]
-    if not kids:
-        return f'<div class="leaf">{label}</div>'
-    inner = "".join(_node(c, total, depth + 1, cwd) for c in kids)
-    opened = " open" if depth < OPEN_DEPTH else ""
-    return f"<details{opened}><summary>{label}</summary>{inner}</details>"
+
+
+def tree_html(tops: tuple[FrameNode, ...], total: float, cwd: str) -> str:
+    """Nested ``<details>`` for the call tree under ``tops``, built without recursion.
+
+    Nodes under :data:`MIN_TREE_SHARE` of ``total`` are left out; below :data:`MAX_NEST`
+    levels (browsers stop nesting elements around 512) the deeper frames follow as a flat,
+    indented-by-number list, so a 10 000-frame recursion is shown in full.
+    """
+    parts: list[str] = []
+    floor = MIN_TREE_SHARE * total
+
+    def kids_of(node_children: tuple[FrameNode, ...]) -> list[FrameNode]:
+        return sorted((c for c in node_children if c.wall_s >= floor), key=lambda c: -c.wall_s)
+
+    stack: list[tuple[str | FrameNode, int]] = [(c, 0) for c in reversed(kids_of(tops))]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        label = _label(item, total, cwd)
+        kids = kids_of(item.children)
+        if depth >= MAX_NEST:
+            depth_tag = f'<span class="d">depth {depth}</span>'
+            parts.append(f'<div class="leaf deep">{depth_tag}{label}</div>')
+        elif not kids:
+            parts.append(f'<div class="leaf">{label}</div>')
+            continue
+        else:
+            opened = " open" if depth < OPEN_DEPTH else ""
+            parts.append(f"<details{opened}><summary>{label}</summary>")
+            stack.append(("</details>", depth))
+        stack.extend((c, depth + 1) for c in reversed(kids))
+    return "".join(parts)
 
 
 def _notes(p: Profile) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -10,11 +9,13 @@ if TYPE_CHECKING:
 
 
 class JsonRenderer:
-    """``Profile.to_dict()`` as indented JSON (NaN-free)."""
+    """``Profile.to_dict()`` as indented strict JSON (NaN-free; call trees flat, any depth)."""
 
     name: ClassVar[str] = "json"
     file_name: ClassVar[str] = "profile.json"
 
     def render(self, profile: Profile) -> str:
         """The JSON text."""
-        return json.dumps(profile.to_dict(), indent=1, allow_nan=False) + "\n"
+        from perfkit.profiling.model import to_json
+
+        return to_json(profile) + "\n"

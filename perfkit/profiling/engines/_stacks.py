@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from perfkit.profiling._source import is_internal, is_user_code, source_line
 from perfkit.profiling.model import FrameNode, FunctionStat, HotLine, ThreadTree
 
-#: Deeper call paths are folded into their ancestor at this depth (keeps JSON and HTML bounded).
-MAX_DEPTH = 256
 #: Call-tree nodes under this share of their thread's time are folded into their parent's self
 #: time, so a long run does not produce a tree of thousands of one-sample leaves.
 MIN_NODE_SHARE = 0.0005
@@ -107,9 +105,7 @@ def build(
         node.wall += wall
         node.cpu += cpu
         node.samples += int(n)
-        for depth, (cid, _line) in enumerate(frames):
-            if depth >= MAX_DEPTH:
-                break
+        for cid, _line in frames:
             child = node.children.get(cid)
             if child is None:
                 child = node.children[cid] = _Node(codes[cid], qualname(codes[cid]))
@@ -180,27 +176,35 @@ def _add(table: dict, key: object, wall: float, cpu: float, n: float) -> None:
         row[2] += n
 
 
-def _freeze(node: _Node, min_wall: float) -> FrameNode:
-    kept: list[FrameNode] = []
-    folded_wall = folded_cpu = 0.0
-    for child in sorted(node.children.values(), key=lambda c: -c.wall):
-        if child.wall < min_wall:
-            folded_wall += child.wall
-            folded_cpu += child.cpu
+def _freeze(top: _Node, min_wall: float) -> FrameNode:
+    """The model tree of ``top``: children in first-seen (time) order, tiny ones folded.
+
+    Iterative (post-order with an explicit stack): a stack 10 000 frames deep is a tree
+    10 000 levels deep.
+    """
+    done: dict[int, FrameNode] = {}
+    stack: list[tuple[_Node, bool]] = [(top, False)]
+    while stack:
+        node, expanded = stack.pop()
+        kept = [c for c in node.children.values() if c.wall >= min_wall]
+        if not expanded:
+            stack.append((node, True))
+            stack.extend((c, False) for c in kept)
             continue
-        kept.append(_freeze(child, min_wall))
-    code = node.code
-    return FrameNode(
-        function=node.name,
-        file=code.co_filename if code else "",
-        line=code.co_firstlineno if code else 0,
-        wall_s=node.wall,
-        self_wall_s=node.self_wall + folded_wall,
-        cpu_s=node.cpu,
-        self_cpu_s=node.self_cpu + folded_cpu,
-        samples=node.samples,
-        children=tuple(kept),
-    )
+        folded = [c for c in node.children.values() if c.wall < min_wall]
+        code = node.code
+        done[id(node)] = FrameNode(
+            function=node.name,
+            file=code.co_filename if code else "",
+            line=code.co_firstlineno if code else 0,
+            wall_s=node.wall,
+            self_wall_s=node.self_wall + sum(c.wall for c in folded),
+            cpu_s=node.cpu,
+            self_cpu_s=node.self_cpu + sum(c.cpu for c in folded),
+            samples=node.samples,
+            children=tuple(done.pop(id(c)) for c in kept),
+        )
+    return done[id(top)]
 
 
 def thread_names() -> dict[int, str]:

@@ -57,48 +57,65 @@ class PyinstrumentEngine:
         collector.notes.append("--cpu pyinstrument: pyinstrument's sampler (main thread only)")
 
 
-def _convert_children(frame: Any) -> list[FrameNode]:
-    out: list[FrameNode] = []
-    for child in frame.children:
-        if child.is_synthetic:
+def _convert_children(top: Any) -> list[FrameNode]:
+    """pyinstrument's frames under ``top`` as model nodes, perfkit's own frames lifted out.
+
+    Post-order with an explicit stack: no recursion, whatever the program's stack depth.
+    """
+    converted: dict[int, list[FrameNode]] = {}
+    stack: list[tuple[Any, bool]] = [(top, False)]
+    while stack:
+        frame, expanded = stack.pop()
+        kids = [c for c in frame.children if not c.is_synthetic]
+        if not expanded:
+            stack.append((frame, True))
+            stack.extend((c, False) for c in kids)
             continue
-        if is_internal(child.file_path or ""):
-            out.extend(_convert_children(child))  # lift the program's frames over perfkit's
-            continue
-        kids = _convert_children(child)
-        self_t = max(child.time - sum(k.wall_s for k in kids), 0.0)
-        out.append(
-            FrameNode(
-                function=child.function,
-                file=child.file_path or "",
-                line=child.line_no or 0,
-                wall_s=child.time,
-                self_wall_s=self_t,
-                cpu_s=child.time,
-                self_cpu_s=self_t,
-                samples=0,
-                children=tuple(kids),
+        out: list[FrameNode] = []
+        for child in kids:
+            sub = converted.pop(id(child))
+            if is_internal(child.file_path or ""):
+                out.extend(sub)  # lift the program's frames over perfkit's
+                continue
+            self_t = max(child.time - sum(k.wall_s for k in sub), 0.0)
+            out.append(
+                FrameNode(
+                    function=child.function,
+                    file=child.file_path or "",
+                    line=child.line_no or 0,
+                    wall_s=child.time,
+                    self_wall_s=self_t,
+                    cpu_s=child.time,
+                    self_cpu_s=self_t,
+                    samples=0,
+                    children=tuple(sub),
+                )
             )
-        )
-    return out
+        converted[id(frame)] = out
+    return converted[id(top)]
 
 
 def functions_from_tree(roots: list[FrameNode]) -> list[FunctionStat]:
     """Per-function own and total time from call trees (recursion counted once per path)."""
     self_t: dict[tuple[str, str, int], float] = {}
     total_t: dict[tuple[str, str, int], float] = {}
-
-    def visit(node: FrameNode, on_path: frozenset) -> None:
+    on_path: dict[tuple[str, str, int], int] = {}
+    # (node, entering): entering adds the node's times, leaving takes it off the path
+    stack: list[tuple[FrameNode, bool]] = [
+        (c, True) for root in reversed(roots) for c in reversed(root.children)
+    ]
+    while stack:
+        node, entering = stack.pop()
         key = (node.function, node.file, node.line)
+        if not entering:
+            on_path[key] -= 1
+            continue
         self_t[key] = self_t.get(key, 0.0) + node.self_wall_s
-        if key not in on_path:
+        if not on_path.get(key):
             total_t[key] = total_t.get(key, 0.0) + node.wall_s
-        for c in node.children:
-            visit(c, on_path | {key})
-
-    for root in roots:
-        for c in root.children:
-            visit(c, frozenset())
+        on_path[key] = on_path.get(key, 0) + 1
+        stack.append((node, False))
+        stack.extend((c, True) for c in reversed(node.children))
     names = _stacks.ModuleNames()
     out = [
         FunctionStat(

@@ -37,16 +37,47 @@ def test_speedscope_matches_golden(profile):
     assert SpeedscopeRenderer().render(profile) == (GOLDEN / "speedscope.json").read_text()
 
 
-def test_speedscope_validates_against_file_format_schema(profile):
-    schema = json.loads((Path(__file__).parent / "speedscope_file_format.schema.json").read_text())
-    doc = json.loads(SpeedscopeRenderer().render(profile))
-    jsonschema.validate(doc, schema)
-    prof = doc["profiles"][0]
-    assert len(prof["samples"]) == len(prof["weights"])
+SPEEDSCOPE_SCHEMA = Path(__file__).parent / "speedscope_file_format.schema.json"
+
+
+def check_speedscope(doc: dict) -> None:
+    """What speedscope's importer needs beyond the schema: events nested and never back in time."""
+    jsonschema.validate(doc, json.loads(SPEEDSCOPE_SCHEMA.read_text()))
+    assert doc["profiles"], "speedscope hangs on an empty profile list"
     n_frames = len(doc["shared"]["frames"])
-    assert all(0 <= i < n_frames for stack in prof["samples"] for i in stack)
-    # weights are self times: they add up to the thread's time
-    assert sum(prof["weights"]) == pytest.approx(1.0)
+    for prof in doc["profiles"]:
+        assert prof["type"] == "evented" and prof["events"]
+        open_frames: list[int] = []
+        last = prof["startValue"]
+        for ev in prof["events"]:
+            assert 0 <= ev["frame"] < n_frames
+            assert ev["at"] >= last
+            last = ev["at"]
+            if ev["type"] == "O":
+                open_frames.append(ev["frame"])
+            else:
+                assert open_frames.pop() == ev["frame"]
+        assert not open_frames
+        assert prof["endValue"] >= last
+
+
+def test_speedscope_validates_against_file_format_schema(profile):
+    doc = json.loads(SpeedscopeRenderer().render(profile))
+    check_speedscope(doc)
+    events = doc["profiles"][0]["events"]
+    # the thread's whole time is laid out: the last close is at the thread's wall time
+    assert events[-1]["at"] == pytest.approx(1.0)
+    names = [doc["shared"]["frames"][e["frame"]]["name"] for e in events if e["type"] == "O"]
+    # siblings keep the tree's (first-seen, i.e. time) order, not the order by weight
+    assert names == ["<module>", "main", HOSTILE, "helper"]
+
+
+def test_speedscope_of_a_profile_without_samples_is_not_empty(profile):
+    from dataclasses import replace
+
+    doc = json.loads(SpeedscopeRenderer().render(replace(profile, threads=(), wall_s=0.004)))
+    check_speedscope(doc)
+    assert doc["profiles"][0]["events"][-1]["at"] == pytest.approx(0.004)
 
 
 class _Collector(HTMLParser):
