@@ -61,20 +61,59 @@ class Fidelity:
         return not self.misses(figures)
 
 
+#: A row whose largest magnitude is below this (all its values zero or subnormal) is a zero row:
+#: subnormals carry too few significant bits to give a row a direction, and scaling one changes
+#: it (5e-324 * 0.5 == 0, 1e-323 * 0.7 == 5e-324), so treating them as signal made results flip.
+ZERO_ROW = float(np.finfo(np.float64).tiny)
+
+
+def zero_rows(x: np.ndarray) -> np.ndarray:
+    """Mask of the rows (samples, flattened) of ``x`` that :func:`row_cosines` treats as zero.
+
+    A row is zero when none of its magnitudes reaches :data:`ZERO_ROW` (float64's smallest
+    normal number) and it holds no NaN.
+    """
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    if x.shape[1] == 0:
+        return np.ones(len(x), dtype=bool)
+    peak = np.abs(x).max(1)
+    return ~(peak >= ZERO_ROW) & ~np.isnan(peak)
+
+
 def row_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each sample (row, flattened) of ``a`` with the same row of ``b``."""
-    a = _unit_rows(np.asarray(a, np.float64).reshape(len(a), -1))
-    b = _unit_rows(np.asarray(b, np.float64).reshape(len(b), -1))
-    zero_a, zero_b = ~a.any(1), ~b.any(1)
+    """Cosine similarity of each sample (row, flattened) of ``a`` with the same row of ``b``.
+
+    Symmetric and scale-invariant. Rows whose values are all zero or subnormal are zero rows
+    (see :func:`zero_rows`): two zero rows agree exactly (1.0), a zero row against a non-zero one
+    is orthogonal (0.0). Before, a subnormal row (5e-324) against a zero row was orthogonal but
+    the same rows scaled by 0.5 (the subnormal underflowing to 0) were identical. Scaling a row
+    into or out of the subnormal range changes its class, as underflow changes its values.
+
+    Parameters
+    ----------
+    a, b
+        Arrays with the same first axis (samples); other axes are flattened.
+
+    Returns
+    -------
+    numpy.ndarray
+        One cosine in [-1, 1] per row (NaN where a row holds NaN).
+    """
+    zero_a, zero_b = zero_rows(a), zero_rows(b)
+    a = _unit_rows(np.asarray(a, np.float64).reshape(len(a), -1), zero_a)
+    b = _unit_rows(np.asarray(b, np.float64).reshape(len(b), -1), zero_b)
     cos = (a * b).sum(1)
+    cos[zero_a | zero_b] = 0.0
     cos[zero_a & zero_b] = 1.0  # two all-zero outputs agree exactly
     return np.clip(cos, -1.0, 1.0)
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; scaled by their max first so tiny values do not underflow."""
+def _unit_rows(x: np.ndarray, zero: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, by their max first so tiny values do not underflow."""
+    if x.shape[1] == 0:
+        return x
     peak = np.abs(x).max(1, keepdims=True)
-    x = x / np.where(peak > 0, peak, 1.0)
+    x = x / np.where(zero[:, None], 1.0, peak)
     norm = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norm > 0, norm, 1.0)
 

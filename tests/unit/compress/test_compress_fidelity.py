@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from perfkit.compress import Fidelity, fidelity_figures, quantize_static
-from perfkit.compress.fidelity import nearest_neighbours, row_cosines
+from perfkit.compress.fidelity import nearest_neighbours, row_cosines, zero_rows
 from perfkit.compress.models import predict
 from perfkit.errors import UsageError
 
@@ -51,11 +51,24 @@ def test_shape_mismatch_and_empty_are_errors():
     arrays(np.float64, (5, 4), elements=st.floats(-10, 10)),
     st.floats(0.1, 100),
 )
+# Found by hypothesis (issue 11, item 9): a subnormal row vs a zero row, scaled by 0.5.
+@example(
+    a=np.vstack([[5e-324, 0.0, 0.0, 0.0], np.zeros((4, 4))]),
+    b=np.zeros((5, 4)),
+    scale=0.5,
+)
 def test_row_cosines_bounded_symmetric_scale_invariant(a, b, scale):
     c = row_cosines(a, b)
     assert np.all(c <= 1.0) and np.all(c >= -1.0)
     np.testing.assert_allclose(c, row_cosines(b, a), atol=1e-12)
-    np.testing.assert_allclose(row_cosines(a * scale, b), c, atol=1e-9)
+    scaled = row_cosines(a * scale, b)
+    # Scaling keeps the cosine unless it moves a row into or out of the subnormal range, which
+    # makes it a zero row (or a non-zero one); then it gets the zero-row value.
+    same = zero_rows(a) == zero_rows(a * scale)
+    np.testing.assert_allclose(scaled[same], c[same], atol=1e-9)
+    now_zero = ~same & zero_rows(a * scale)
+    expect = np.where(zero_rows(b), 1.0, 0.0)
+    np.testing.assert_array_equal(scaled[now_zero], expect[now_zero])
 
 
 def test_fidelity_target_validation_and_misses():
