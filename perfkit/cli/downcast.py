@@ -7,7 +7,6 @@ Parse -> read the file (never unpickling) -> :func:`perfkit.memory.downcast` -> 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -78,6 +77,41 @@ def _check_input(path: Path) -> str:
 
 _INTACT = "check that the file is intact"
 _MAGIC = {".npy": (b"\x93NUMPY", "a NumPy .npy file"), ".npz": (b"PK", "a NumPy .npz (zip) file")}
+_PICKLE_HINT = "save a numeric array (np.save without dtype=object)"
+
+
+def _is_pickle_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return "allow_pickle" in text or "Object arrays" in text or "Python objects" in text
+
+
+def _read_npz(path: Path) -> dict[str, Any]:
+    """Every member of an .npz as an array; a member that is not an array is named and refused."""
+    import numpy as np
+
+    out: dict[str, Any] = {}
+    with np.load(path, allow_pickle=False) as z:
+        for name in z.files:
+            try:
+                value = z[name]
+            except ValueError as exc:
+                if _is_pickle_error(exc):
+                    raise InputFileError(
+                        f"{path}: member {name!r} holds a pickled object array, "
+                        "which perfkit never loads",
+                        _PICKLE_HINT,
+                    ) from None
+                raise InputFileError(
+                    f"{path}: member {name!r} cannot be read: {exc}", _INTACT
+                ) from None
+            if not isinstance(value, np.ndarray):
+                raise InputFileError(
+                    f"{path}: member {name!r} is not a NumPy .npy array "
+                    f"({len(value) if isinstance(value, bytes) else '?'} bytes of other data)",
+                    "keep only arrays in the .npz (np.savez(file, name=array, ...))",
+                )
+            out[name] = value
+    return out
 
 
 def _read(path: Path, suffix: str) -> Any:
@@ -96,8 +130,7 @@ def _read(path: Path, suffix: str) -> Any:
         if suffix == ".npy":
             return np.load(path, mmap_mode="r", allow_pickle=False)
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                return {name: z[name] for name in z.files}
+            return _read_npz(path)
         if suffix == ".csv":
             import pandas as pd
 
@@ -111,27 +144,74 @@ def _read(path: Path, suffix: str) -> Any:
 
             raise MissingDependencyError("pyarrow", "io", "parquet files") from None
         return pd.read_parquet(path)
+    except InputFileError:
+        raise
     except ValueError as exc:
-        text = str(exc)
-        if "allow_pickle" in text or "Object arrays" in text or "Python objects" in text:
+        if _is_pickle_error(exc):
             raise InputFileError(
-                f"{path}: holds a pickled object array, which perfkit never loads",
-                "save a numeric array (np.save without dtype=object)",
+                f"{path}: holds a pickled object array, which perfkit never loads", _PICKLE_HINT
             ) from None
-        raise InputFileError(
-            f"{path}: cannot read: {exc}", "check that the file is intact"
-        ) from None
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise InputFileError(
-            f"{path}: cannot read: {exc}", "check that the file is intact"
-        ) from None
+        raise InputFileError(f"{path}: cannot read: {exc}", _INTACT) from None
+    except (OSError, EOFError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
+        raise InputFileError(f"{path}: cannot read: {type(exc).__name__}: {exc}", _INTACT) from None
     except Exception as exc:  # pandas/pyarrow raise their own error types for corrupt files
         if type(exc).__module__.split(".")[0] in ("pandas", "pyarrow", "zipfile"):
             raise InputFileError(
-                f"{path}: cannot read: {type(exc).__name__}: {exc}",
-                "check that the file is intact",
+                f"{path}: cannot read: {type(exc).__name__}: {exc}", _INTACT
             ) from None
         raise
+
+
+def _unstorable(out: Path, column: Any, why: str) -> UsageError:
+    return UsageError(
+        f"--out {out}: column {str(column)!r} cannot be stored in parquet: {why}",
+        "write the output as .csv (values only), or drop or convert that column first",
+    )
+
+
+def _arrow_table(out: Path, frame: Any) -> Any:
+    """The pyarrow Table a parquet output will hold, built before anything is printed or written.
+
+    A column parquet cannot store (integers beyond int64/uint64, a map or mixed-type object
+    column...) is a :class:`UsageError` naming it, not a pyarrow traceback after the report.
+    """
+    import pyarrow as pa
+
+    errors = (pa.ArrowException, OverflowError, TypeError, ValueError)
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except errors as exc:
+        whole = exc
+    for name in frame.columns:  # name the first column that fails on its own
+        col = frame[name]
+        if getattr(col, "ndim", 1) != 1:
+            raise _unstorable(out, name, "the column name is not unique") from None
+        try:
+            pa.Table.from_pandas(col.to_frame(name=str(name)), preserve_index=False)
+        except OverflowError:
+            raise _unstorable(
+                out, name, "it holds integers beyond the int64/uint64 range"
+            ) from None
+        except errors as exc:
+            raise _unstorable(out, name, f"{type(exc).__name__}: {exc}") from None
+    raise UsageError(
+        f"--out {out}: the table cannot be stored in parquet: {type(whole).__name__}: {whole}",
+        "write the output as .csv, or give every column a unique string name",
+    )
+
+
+def _prepare(out: Path, data: Any) -> Any:
+    """What :func:`_write` will write, checked to be writable as ``out``'s format (no I/O)."""
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            from perfkit.errors import MissingDependencyError
+
+            raise MissingDependencyError("pyarrow", "io", "parquet files") from None
+        return _arrow_table(out, data)
+    return data
 
 
 def _write(out: Path, data: Any) -> None:
@@ -144,18 +224,34 @@ def _write(out: Path, data: Any) -> None:
         with atomic_open(out, "wb") as fh:
             np.save(fh, data, allow_pickle=False)
     elif suffix == ".npz":
-        with atomic_open(out, "wb") as fh:
-            np.savez(fh, **data)
+        import zipfile
+
+        # one member per array, written directly: np.savez(**data) would take a member named
+        # "file" or "allow_pickle" for its own argument
+        with atomic_open(out, "wb") as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
+            for name, arr in data.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
     elif suffix == ".csv":
         with atomic_open(out, "w", encoding="utf-8", newline="") as fh:
             data.to_csv(fh, index=False)
     elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
         with atomic_open(out, "wb") as fh:
-            data.to_parquet(fh, index=False)
+            pq.write_table(data, fh)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read, downcast, report, write. Returns the exit code."""
+    """Read, downcast, report, write. Returns the exit code.
+
+    Every check that can fail without reading the data (the output is the input or lies over
+    it, is a folder, or is in an unwritable folder) runs before the input is read; the output is
+    converted to its file format before the report is printed, so a value the format cannot hold
+    is an exit 2 with nothing printed or written.
+    """
+    from perfkit._atomic import check_writable, refuse_output_over_input
+
     path = Path(args.file)
     suffix = _check_input(path)
     out = Path(args.out) if args.out else _default_out(path)
@@ -166,11 +262,19 @@ def run(args: argparse.Namespace) -> int:
         ".csv": (".csv", ".parquet"),
         ".parquet": (".parquet", ".csv"),
     }[suffix]
-    if not args.dry_run and out_suffix not in allowed:
-        raise UsageError(
-            f"--out {out}: a {suffix} input can be written as {' or '.join(allowed)}",
-            f"give --out a {allowed[0]} name",
-        )
+    if not args.dry_run:
+        refuse_output_over_input(out, [path])
+        if out.is_dir():
+            raise UsageError(
+                f"--out {out}: is an existing directory",
+                f"give a file name, e.g. {out / ('small' + allowed[0])}",
+            )
+        if out_suffix not in allowed:
+            raise UsageError(
+                f"--out {out}: a {suffix} input can be written as {' or '.join(allowed)}",
+                f"give --out a {allowed[0]} name",
+            )
+        check_writable(out)
     floats = tuple(f.strip() for f in args.floats.split(",") if f.strip())
     data = _read(path, suffix)
 
@@ -200,14 +304,17 @@ def run(args: argparse.Namespace) -> int:
         converted: Any = results
     else:
         converted, report = shrink(data, **kwargs)
+    payload = None if args.dry_run else _prepare(out, converted)
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        from perfkit._atomic import dumps_strict
+
+        sys.stdout.write(dumps_strict(report.to_dict(), indent=2) + "\n")
     else:
         sys.stdout.write(report.render() + "\n")
     if args.dry_run:
         print("dry run: nothing written", file=sys.stderr)
         return 0
-    _write(out, converted)
+    _write(out, payload)
     if suffix in (".csv", ".parquet") and out_suffix == ".csv":
         print(
             f"wrote {out} (CSV keeps values, not dtypes: write .parquet to keep them)",

@@ -477,29 +477,57 @@ class no_copy:  # noqa: N801 - used as ``with perfkit.no_copy():``, a verb like 
         return Counter((t.traceback, t.size) for t in snap.traces if t.size >= self.min_bytes)
 
     def __enter__(self) -> no_copy:
+        st = self._state
+        if st.get("active"):
+            raise UsageError(
+                "this no_copy object is already active: a block cannot be entered twice at once",
+                "use a new no_copy() for the inner block (one object may be reused after exit)",
+            )
         self.copies.clear()
         self.notes.clear()
-        st = self._state
+        st.clear()
         st["started"] = not tracemalloc.is_tracing()
         if st["started"]:
             tracemalloc.start(25)
-        st["before"] = self._numpy_traces()
-        frame = sys._getframe(1)
-        st["frame"] = frame
-        st["temps"] = []
         st["traced"] = False
-        if self.temporaries:
-            if not st["started"]:
-                self.notes.append(
-                    "temporaries not tracked: tracemalloc was already running (its peak is "
-                    "someone else's measurement)"
-                )
-            elif sys.gettrace() is not None:
-                self.notes.append("temporaries not tracked: another tracer is active")
-            else:
-                self._start_line_tracing(frame)
-        st["cuda"] = _cuda_start()
+        st["active"] = True
+        try:
+            st["before"] = self._numpy_traces()
+            frame = sys._getframe(1)
+            st["frame"] = frame
+            st["temps"] = []
+            if self.temporaries:
+                if not st["started"]:
+                    self.notes.append(
+                        "temporaries not tracked: tracemalloc was already running (its peak is "
+                        "someone else's measurement)"
+                    )
+                elif sys.gettrace() is not None:
+                    self.notes.append("temporaries not tracked: another tracer is active")
+                else:
+                    self._start_line_tracing(frame)
+            st["cuda"] = _cuda_start()
+        except BaseException:
+            self._restore()
+            raise
         return self
+
+    def _restore(self) -> None:
+        """Undo what ``__enter__`` turned on (the line tracer, tracemalloc); safe to call twice."""
+        st = self._state
+        try:
+            if st.get("traced"):
+                st["traced"] = False
+                sys.settrace(None)
+                frame = st.get("frame")
+                if frame is not None:  # hand the caller's frame its own tracer back
+                    frame.f_trace = st.get("old_f_trace")
+                    frame.f_trace_lines = st.get("old_lines", True)
+        finally:
+            if st.pop("started", False) and tracemalloc.is_tracing():
+                tracemalloc.stop()
+            st.pop("frame", None)  # no reference to the caller's frame outlives the block
+            st["active"] = False
 
     def _start_line_tracing(self, frame: FrameType) -> None:
         st = self._state
@@ -540,17 +568,16 @@ class no_copy:  # noqa: N801 - used as ``with perfkit.no_copy():``, a verb like 
         tb: TracebackType | None,
     ) -> None:
         st = self._state
-        frame: FrameType = st.pop("frame")
+        if not st.get("active"):
+            return None  # never entered, or already exited: nothing is on, nothing to report
+        frame: FrameType = st["frame"]
         try:
             if st["traced"]:
                 sys.settrace(None)
-                frame.f_trace = st["old_f_trace"]
-                frame.f_trace_lines = st["old_lines"]
                 self._check_line(None)
             after = self._numpy_traces()
         finally:
-            if st["started"]:
-                tracemalloc.stop()
+            self._restore()
         new = after - st["before"]
         libs = _library_dirs()
         records: list[CopyRecord] = []
