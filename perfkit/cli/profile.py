@@ -8,6 +8,7 @@ script name (or after ``-m module`` / ``-c code``) belongs to the program.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from perfkit.errors import UsageError
@@ -77,6 +78,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default reports/profiles/...)")
     p.add_argument("--quiet", action="store_true", help="no terminal summary")
     p.add_argument("--no-hints", action="store_true", help="do not compute hints")
+    p.add_argument(
+        "--no-subprocesses",
+        action="store_true",
+        help="do not follow the program's child Python processes (followed by default: "
+        "multiprocessing, ProcessPoolExecutor, joblib/loky workers, subprocess python)",
+    )
     p.add_argument(
         "-m",
         dest="module",
@@ -150,18 +157,26 @@ def run(args: argparse.Namespace) -> int:
         tracemalloc=args.tracemalloc,
         memory_lines=_specs(args.memory_lines),
         hints=not args.no_hints,
+        subprocesses=not args.no_subprocesses,
     )
     try:
         program = prepare(kind, target, prog_args)
     except ProgramSyntaxError as exc:
         sys.stderr.write(exc.formatted)  # python's own message, as `python script.py` prints it
         return 1
+    # Where the report goes is decided now: the program may chdir, close stderr, or both.
+    shown_out = args.out or str(output_dir(program.stem))
+    out = os.path.abspath(shown_out)
+    from perfkit._atomic import check_writable
+
+    check_writable(out, directory=True)
+    stderr = _Stderr.capture()
     outcome = profile_program(program, options, commit=commit)
     result = outcome.run
     assert result is not None
-    print_exception(result)
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print_exception(result)  # the program's own traceback, where python would print it
     profile = outcome.profile
-    out = args.out or str(output_dir(program.stem))
     error: PerfkitError | None = None
     written = {}
     try:
@@ -172,26 +187,69 @@ def run(args: argparse.Namespace) -> int:
         error = exc
     except OSError as exc:
         error = UsageError(
-            f"cannot write the report to {out}: {exc.strerror or exc}",
+            f"cannot write the report to {shown_out}: {exc.strerror or exc}",
             "choose a writable folder with --out",
         )
-    if "terminal" in formats and not args.quiet:
+    stream = stderr.usable()
+    if stream is not None and "terminal" in formats and not args.quiet:
         from perfkit.render.terminal import print_summary
 
         where = written.get("html") or next(iter(written.values()), None)
-        print_summary(profile, saved_to=str(where) if where else None)
+        shown = os.path.join(shown_out, where.name) if where else None
+        with contextlib.suppress(OSError, ValueError):
+            print_summary(profile, file=stream, saved_to=shown)
     if error is not None:
-        print(f"perfkit: error: {error}", file=sys.stderr)
+        stderr.say(f"perfkit: error: {error}")
         if result.ended_by != "interrupt":
             return error.exit_code
     elif written and not args.quiet:
-        print(
-            f"perfkit: report written to {os.path.dirname(next(iter(written.values())))}",
-            file=sys.stderr,
-        )
-    sys.stderr.flush()
+        stderr.say(f"perfkit: report written to {shown_out}")
     if result.ended_by == "interrupt":
         # Die the way python does on an uncaught Ctrl-C, so the shell sees 130 / SIGINT.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     return result.exit_status
+
+
+class _Stderr:
+    """perfkit's own stderr, as it was before the program ran.
+
+    A program may close ``sys.stderr`` or fd 2 (and even open another file that reuses fd 2);
+    python then still exits with the program's status and prints nothing more. perfkit does the
+    same: its summary and messages go to the original stream only while fd 2 is still the file
+    it was, and they are dropped otherwise.
+    """
+
+    def __init__(self, stream: object, ident: tuple[int, int] | None) -> None:
+        self.stream = stream
+        self.ident = ident
+
+    @classmethod
+    def capture(cls) -> _Stderr:
+        return cls(sys.stderr, _fd2_identity())
+
+    def usable(self) -> object | None:
+        stream = self.stream
+        if stream is None or getattr(stream, "closed", False):
+            return None
+        if self.ident is not None and _fd2_identity() != self.ident:
+            return None
+        return stream
+
+    def say(self, line: str) -> None:
+        stream = self.usable()
+        if stream is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            print(line, file=stream)  # type: ignore[arg-type]
+            stream.flush()  # type: ignore[attr-defined]
+
+
+def _fd2_identity() -> tuple[int, int] | None:
+    import os
+
+    try:
+        st = os.fstat(2)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)

@@ -117,6 +117,7 @@ def profile_program(
     for engine in engines:
         engine.prepare(program)
     started_at = _utc_now()
+    start_cwd = os.getcwd()  # the program may chdir; paths in the report are relative to this
     if commit is None:
         from perfkit.profiling._meta import CommitLookup
 
@@ -138,6 +139,7 @@ def profile_program(
         argv=tuple(program.argv),
         modes=options.modes,
         started_at=started_at,
+        cwd=start_cwd,
         wall_s=result.wall_s,
         cpu_s=result.cpu_s,
         exit_status=result.exit_status,
@@ -229,7 +231,7 @@ def build_profile(
         "executable": sys.executable,
     }
     profile = Profile(
-        cwd=os.getcwd(),
+        cwd=run.pop("cwd", None) or os.getcwd(),
         interval_s=collector.interval_s,
         sample_count=collector.sample_count,
         threads=tuple(collector.threads),
