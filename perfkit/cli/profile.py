@@ -158,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         memory_lines=_specs(args.memory_lines),
         hints=not args.no_hints,
         subprocesses=not args.no_subprocesses,
+        kernprof=True,
     )
     try:
         program = prepare(kind, target, prog_args)

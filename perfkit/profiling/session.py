@@ -37,6 +37,8 @@ class Options:
     memory_lines: Sequence[str] = ()
     memory_lines_functions: Sequence[Any] = ()
     hints: bool = True
+    #: Put kernprof's ``@profile`` decorator into builtins for the run (``perfkit profile``).
+    kernprof: bool = False
 
     def __post_init__(self) -> None:
         if self.cpu not in CPU_ENGINES:
@@ -73,6 +75,10 @@ def make_engines(options: Options, line_targets: Sequence[str] = ()) -> list[Any
                 targets=list(line_targets), functions=list(options.lines_functions)
             )
         )
+    if options.kernprof:
+        from perfkit.profiling.engines.kernprof import KernprofEngine
+
+        engines.append(KernprofEngine())
     if options.memory:
         engines.append(engine_class("memory")(tracemalloc_mode=options.tracemalloc))
     if options.memory_lines or options.memory_lines_functions:
