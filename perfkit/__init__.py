@@ -63,5 +63,12 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext perfkit``: the ``%perfkit``, ``%%perfkit`` and ``%%perfkit_bench`` magics."""
+    from perfkit.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 def __dir__() -> list[str]:
     return sorted(__all__)

@@ -104,11 +104,31 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def apply_config(parser: argparse.ArgumentParser, command: str) -> None:
+    """Make ``[tool.perfkit]`` (nearest pyproject.toml) the defaults of ``command``'s flags."""
+    from perfkit.config import load_config
+
+    defaults = load_config().defaults_for(command)
+    if not defaults:
+        return
+    for action in parser._subparsers._group_actions if parser._subparsers else ():
+        sub = getattr(action, "choices", {}).get(command)
+        if sub is not None:
+            sub.set_defaults(**defaults)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors print one line and return their exit code (2 for usage)."""
     if argv is None:
         argv = sys.argv[1:]
     parser = build_parser(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in SUBCOMMANDS and not any(a in ("-h", "--help") for a in argv):
+        try:
+            apply_config(parser, command)
+        except PerfkitError as exc:
+            print(f"perfkit: error: {exc}", file=sys.stderr)
+            return exc.exit_code
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

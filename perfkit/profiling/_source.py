@@ -44,6 +44,8 @@ def source_lines(filename: str) -> list[str]:
 #: script), captured before the profiled program replaces ``sys.argv``.
 _LAUNCHERS = {
     os.path.join(_PERFKIT_DIR, "__main__.py"),
+    os.path.join(_PERFKIT_DIR, "magics.py"),
+    os.path.join(_PERFKIT_DIR, "pytest_plugin.py"),
     os.path.abspath(sys.argv[0])
     if sys.argv and os.path.basename(sys.argv[0]) in ("perfkit", "perfkit.exe")
     else "",
