@@ -26,15 +26,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison; exit 1 under --fail-if-slower when the total got slower."""
+    import math
     import sys
 
     from perfkit.errors import UsageError
     from perfkit.profiling.diff import diff_profiles, format_diff
     from perfkit.profiling.model import Profile
 
-    if args.fail_if_slower is not None and args.fail_if_slower < 0:
-        raise UsageError("--fail-if-slower must be >= 0", "e.g. --fail-if-slower 10")
+    if args.fail_if_slower is not None and not (
+        math.isfinite(args.fail_if_slower) and args.fail_if_slower >= 0
+    ):
+        raise UsageError("--fail-if-slower must be a number >= 0", "e.g. --fail-if-slower 10")
+    if args.top < 0:
+        raise UsageError("--top must be >= 0", "e.g. --top 15")
+    # Profile.load validates each file against profile.schema.json (types, NaN, missing keys,
+    # newer versions) and names the file in its error: nothing below sees a malformed value.
     before, after = Profile.load(args.before), Profile.load(args.after)
+    for name, p in ((args.before, before), (args.after, after)):
+        if not math.isfinite(p.wall_s):  # pragma: no cover - the schema refuses it first
+            raise UsageError(f"{name}: wall_s is not a finite number", "re-create the profile")
     d = diff_profiles(before, after)
     sys.stdout.write(format_diff(d, top=args.top))
     if args.fail_if_slower is not None and d.wall_change_pct > args.fail_if_slower:

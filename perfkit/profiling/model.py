@@ -478,8 +478,8 @@ class Profile:
             raise SchemaError(f"{p}: no such file", "check the path") from None
         except IsADirectoryError:
             raise SchemaError(f"{p}: is a directory", "name the profile.json inside it") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SchemaError(f"{p}: cannot read ({exc})", "check the path") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: a NUL in the path
+            raise SchemaError(f"{p!r}: cannot read ({exc})", "check the path") from None
         try:
             data = json.loads(text, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
