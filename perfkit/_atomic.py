@@ -65,7 +65,7 @@ def _writable_parent(target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(
-            f"cannot create the folder {target.parent}: {exc.strerror or exc}",
+            f"cannot write to {target.parent}: {exc.strerror or exc}",
             "choose a writable output location",
         ) from exc
     if not os.access(target.parent, os.W_OK | os.X_OK):
@@ -192,7 +192,9 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp
         old = None
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{target.name}.old.", dir=target.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{target.name}.old.", dir=target.parent)
+            )
             os.rmdir(old)
             os.replace(target, old)
         try:

@@ -79,7 +79,9 @@ def _table(headers: list[str], rows: list[list[Any]], caption: str = "") -> str:
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
     )
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f'<table class="perfkit">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table class="perfkit">{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def case_result_html(result: Any) -> str:
@@ -98,8 +100,10 @@ def case_result_html(result: Any) -> str:
         ],
     ]
     colour = "#1a7f37" if status == "passed" else "#cf222e"
-    ratio = f"{speedup:.2f}× faster" if speedup and speedup >= 1 else (
-        f"{1 / speedup:.2f}× SLOWER" if speedup else "n/a"
+    ratio = (
+        f"{speedup:.2f}× faster"
+        if speedup and speedup >= 1
+        else (f"{1 / speedup:.2f}× SLOWER" if speedup else "n/a")
     )
     detail = html.escape(getattr(verdict, "detail", "") or getattr(result, "error", "") or "")
     return (
@@ -113,8 +117,10 @@ def case_result_repr(result: Any) -> str:
     """``<CaseResult fib: passed, 1.62× faster (12.0 ms → 7.4 ms)>``."""
     base, cand = getattr(result, "baseline", None), getattr(result, "candidate", None)
     speedup = getattr(result, "speedup", None)
-    ratio = f"{speedup:.2f}× faster" if speedup and speedup >= 1 else (
-        f"{1 / speedup:.2f}× slower" if speedup else "no ratio"
+    ratio = (
+        f"{speedup:.2f}× faster"
+        if speedup and speedup >= 1
+        else (f"{1 / speedup:.2f}× slower" if speedup else "no ratio")
     )
     return (
         f"<CaseResult {getattr(result, 'id', '?')}: {getattr(result, 'status', '?')}, {ratio} "
@@ -143,7 +149,9 @@ def bench_run_html(run: Any) -> str:
                 r.status,
             ]
         )
-    return _table(["case", "baseline", "candidate", "speed-up", "status"], rows, bench_run_repr(run))
+    return _table(
+        ["case", "baseline", "candidate", "speed-up", "status"], rows, bench_run_repr(run)
+    )
 
 
 def generic_html(obj: Any) -> str:

@@ -1,4 +1,4 @@
-"""IPython / Jupyter magics: ``%load_ext perfkit``, then ``%perfkit``, ``%%perfkit``, ``%%perfkit_bench``.
+"""IPython / Jupyter magics: ``%perfkit``, ``%%perfkit`` and ``%%perfkit_bench``.
 
 ``%perfkit STATEMENT`` and ``%%perfkit [--memory] [--lines auto|fn,...] [--cpu tracing] [-o name]``
 profile a line or a cell with the same engines as ``perfkit profile``, show the report inline (HTML
@@ -198,7 +198,9 @@ class PerfkitMagics(Magics):
         from dataclasses import replace
 
         count = getattr(self.shell, "execution_count", 0)
-        result = replace(prof.result, program=f"{'%%' if cell is not None else '%'}perfkit [{count}]")
+        result = replace(
+            prof.result, program=f"{'%%' if cell is not None else '%'}perfkit [{count}]"
+        )
         glb[name] = result
         if "q" not in opts:
             from IPython.display import display
@@ -295,9 +297,7 @@ class PerfkitMagics(Magics):
             from IPython.display import display
 
             display(
-                _Shown(
-                    lambda: show.case_result_html(result), lambda: show.case_result_repr(result)
-                )
+                _Shown(lambda: show.case_result_html(result), lambda: show.case_result_repr(result))
             )
 
 
