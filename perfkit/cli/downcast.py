@@ -94,7 +94,7 @@ def _read_npz(path: Path) -> dict[str, Any]:
         for name in z.files:
             try:
                 value = z[name]
-            except ValueError as exc:
+            except Exception as exc:  # a corrupt member: bad header, short data, bad CRC...
                 if _is_pickle_error(exc):
                     raise InputFileError(
                         f"{path}: member {name!r} holds a pickled object array, "
@@ -102,7 +102,8 @@ def _read_npz(path: Path) -> dict[str, Any]:
                         _PICKLE_HINT,
                     ) from None
                 raise InputFileError(
-                    f"{path}: member {name!r} cannot be read: {exc}", _INTACT
+                    f"{path}: member {name!r} cannot be read: {type(exc).__name__}: {exc}",
+                    _INTACT,
                 ) from None
             if not isinstance(value, np.ndarray):
                 raise InputFileError(
@@ -155,7 +156,9 @@ def _read(path: Path, suffix: str) -> Any:
     except (OSError, EOFError, UnicodeDecodeError, OverflowError, MemoryError) as exc:
         raise InputFileError(f"{path}: cannot read: {type(exc).__name__}: {exc}", _INTACT) from None
     except Exception as exc:  # pandas/pyarrow raise their own error types for corrupt files
-        if type(exc).__module__.split(".")[0] in ("pandas", "pyarrow", "zipfile"):
+        # a corrupt .npy header reaches NumPy's header parser: SyntaxError, tokenize.TokenError
+        npy = suffix in (".npy", ".npz") and not isinstance(exc, MemoryError)
+        if npy or type(exc).__module__.split(".")[0] in ("pandas", "pyarrow", "zipfile"):
             raise InputFileError(
                 f"{path}: cannot read: {type(exc).__name__}: {exc}", _INTACT
             ) from None
@@ -252,6 +255,9 @@ def run(args: argparse.Namespace) -> int:
     """
     from perfkit._atomic import check_writable, refuse_output_over_input
 
+    for label, value in (("FILE", args.file), ("--out", args.out or "")):
+        if "\x00" in value:
+            raise UsageError(f"{label} {value!r}: a path cannot hold a NUL byte", "fix the path")
     path = Path(args.file)
     suffix = _check_input(path)
     out = Path(args.out) if args.out else _default_out(path)
