@@ -12,7 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="build the dashboard reports/index.html from the bench results files",
         description=(
             "One self-contained page from every results file: per case baseline vs candidate, "
-            "speed-up, memory ratio, figures and verdict, CPU and GPU side by side, history."
+            "speed-up, memory ratio, figures and verdict, CPU and GPU side by side, history per "
+            "commit. A file that cannot be read or holds an odd value is listed and skipped. "
+            "Case modules are not imported: the page is drawn from the files alone."
         ),
     )
     p.add_argument(
@@ -21,7 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=["reports/bench"],
         help="results files or folders (default: reports/bench)",
     )
-    p.add_argument("--out", default="reports/index.html", help="the page to write")
+    p.add_argument(
+        "--out",
+        default="reports/index.html",
+        help="the page to write (not a folder, not an input; default: reports/index.html)",
+    )
     p.set_defaults(func=run)
 
 

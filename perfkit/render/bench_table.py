@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from perfkit.render import _fmt
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -13,28 +15,10 @@ if TYPE_CHECKING:
 STATUS_STYLE = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
 
 
-def fmt_seconds(s: float | None) -> str:
-    """A duration in the unit that reads best: ns, µs, ms or s."""
-    if s is None:
-        return "—"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s / 1e-9:.3g} ns"
-
-
-def fmt_bytes(n: float | None) -> str:
-    if n is None:
-        return "—"
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
-def fmt_ratio(r: float | None) -> str:
-    return "—" if r is None else f"{r:.2f}×"
+#: Kept for callers of the old names; the one formatting module is :mod:`perfkit.render._fmt`.
+fmt_seconds = _fmt.duration
+fmt_bytes = _fmt.size
+fmt_ratio = _fmt.ratio
 
 
 def verdict_text(r: CaseResult) -> str:

@@ -65,7 +65,7 @@ def results_dir(tmp_path: Path) -> Path:
 
 def test_loads_good_files_in_time_order_and_lists_the_bad(results_dir: Path) -> None:
     loaded = load_runs([results_dir])
-    assert [p.name for p, _ in loaded.runs] == ["a.json", "b.json", "c.json"]
+    assert [r.path.name for r in loaded.runs] == ["a.json", "b.json", "c.json"]
     assert sorted(p.name for p, _ in loaded.skipped) == ["corrupt.json", "newer.json"]
 
 
@@ -79,10 +79,10 @@ def test_page_escapes_everything_and_shows_cpu_gpu_and_history(
     parser = Collect()
     parser.feed(page)
     assert parser.script_tags == 0
-    assert parser.tags.count("svg") >= 2  # the ratio chart and the CPU history line
+    assert parser.tags.count("svg") >= 1  # the CPU history line (two runs)
     assert "3.00×" in page and "9.00×" in page  # latest CPU and GPU speed-ups side by side
     assert "corrupt.json" in page and "newer than this perfkit reads" in page
-    assert "size_bytes=2.0 KiB" in page
+    assert "size bytes 2,048" in page
 
 
 def test_empty_folder_builds_a_page_saying_so(tmp_path: Path) -> None:
@@ -101,6 +101,33 @@ def test_files_from_another_case_set_are_skipped_with_the_reason(tmp_path: Path)
     _run("2026-01-01T00:00:00Z", "cpu", 2.0, name="mine").save(d / "mine.json")
     _run("2026-01-01T00:00:00Z", "cpu", 2.0, name="theirs").save(d / "theirs.json")
     loaded = load_runs([d], known_cases={"mine"})
-    assert [p.name for p, _ in loaded.runs] == ["mine.json"]
+    assert [r.path.name for r in loaded.runs] == ["mine.json"]
     ((path, why),) = loaded.skipped
     assert path.name == "theirs.json" and "another case set" in why and "theirs" in why
+
+
+def test_an_odd_figure_skips_only_its_file_and_names_case_and_field(tmp_path: Path) -> None:
+    d = tmp_path / "bench"
+    _run("2026-01-01T00:00:00Z", "cpu", 2.0).save(d / "good.json")
+    doc = json.loads((d / "good.json").read_text())
+    doc["results"][0]["verdict"]["figures"]["size_bytes"] = "big"
+    (d / "odd.json").write_text(json.dumps(doc))
+    loaded = load_runs([d])
+    assert [r.path.name for r in loaded.runs] == ["good.json"]
+    ((path, why),) = loaded.skipped
+    assert path.name == "odd.json" and "size_bytes" in why and "'big'" in why
+
+
+def test_out_over_an_input_or_an_existing_folder_is_refused_before_work(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    before = (results_dir / "a.json").read_bytes()
+    with pytest.raises(UsageError, match="is the input"):
+        write_dashboard([results_dir / "a.json"], results_dir / "a.json")
+    assert (results_dir / "a.json").read_bytes() == before
+    (tmp_path / "site").mkdir()
+    with pytest.raises(UsageError, match="existing directory"):
+        write_dashboard([results_dir], tmp_path / "site")
+    with pytest.raises(UsageError, match="inside the input folder"):
+        write_dashboard([results_dir], results_dir / "index.html")
+    assert not (results_dir / "index.html").exists()
