@@ -372,6 +372,40 @@ class Hint:
     bytes_saved: int | None = None
 
 
+@dataclass
+class ProcessProfile:
+    """One process of the run: the profiled program (``role == "main"``) or a child it started.
+
+    ``role`` says what the process was (``main``, ``loky worker``, ``Pool worker (spawn)``,
+    ``ProcessPoolExecutor worker (fork)``, ``subprocess``, ...); ``threads`` are its call trees
+    (empty for the main process, whose trees are :attr:`Profile.threads`).
+    """
+
+    pid: int
+    ppid: int
+    role: str
+    command: str
+    start_method: str = ""
+    name: str = ""
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    sample_count: int = 0
+    ended: str = ""
+    threads: tuple[ThreadTree, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "threads"}
+        body["threads"] = [t.to_dict() for t in self.threads]
+        return body
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProcessProfile:
+        return cls(
+            **_known(cls, data, exclude=("threads",)),
+            threads=tuple(ThreadTree.from_dict(t) for t in data.get("threads", ())),
+        )
+
+
 @dataclass(frozen=True)
 class Profile:
     """Everything one ``perfkit profile`` run measured, plus how and where it ran.
@@ -401,6 +435,8 @@ class Profile:
     notes: tuple[str, ...] = ()
     environment: Mapping[str, Any] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: Every process of the run when child processes were followed (main first); else empty.
+    processes: tuple[ProcessProfile, ...] = ()
 
     # -- derived views -----------------------------------------------------------------
     def top_functions(self, n: int = 10, by: str = "self_s") -> list[FunctionStat]:
@@ -418,8 +454,9 @@ class Profile:
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON form (pytest-benchmark-like top level, the run under ``profile``)."""
-        body = asdict(replace(self, threads=()))
+        body = asdict(replace(self, threads=(), processes=()))
         body["threads"] = [t.to_dict() for t in self.threads]
+        body["processes"] = [p.to_dict() for p in self.processes]
         env = dict(self.environment)
         return {
             "schema_version": SCHEMA_VERSION,
@@ -591,6 +628,7 @@ def _profile_from_body(body: Mapping[str, Any]) -> Profile:
             "memory",
             "hints",
             "notes",
+            "processes",
         ),
     )
     for key in ("program", "kind", "cwd", "started_at", "wall_s", "cpu_s"):
@@ -619,6 +657,7 @@ def _profile_from_body(body: Mapping[str, Any]) -> Profile:
         memory=memory,
         hints=tuple(Hint(**_known(Hint, h)) for h in body.get("hints", ())),
         notes=tuple(body.get("notes", ())),
+        processes=tuple(ProcessProfile.from_dict(p) for p in body.get("processes", ())),
     )
 
 

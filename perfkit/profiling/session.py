@@ -39,6 +39,8 @@ class Options:
     hints: bool = True
     #: Put kernprof's ``@profile`` decorator into builtins for the run (``perfkit profile``).
     kernprof: bool = False
+    #: Follow the program's child Python processes (``--no-subprocesses`` turns it off).
+    subprocesses: bool = True
 
     def __post_init__(self) -> None:
         if self.cpu not in CPU_ENGINES:
@@ -128,16 +130,45 @@ def profile_program(
         from perfkit.profiling._meta import CommitLookup
 
         commit = CommitLookup(os.getcwd())
+    follower = None
+    if options.subprocesses and options.cpu != "off":
+        from perfkit.profiling.children.follow import Follower
+
+        follower = Follower(options.interval_s)
+        follower.start()
+
+    def stop() -> None:
+        if follower is not None and follower.forked_copy():
+            return  # a fork of the program that returned here: the parent's engines are not ours
+        for e in reversed(engines):
+            e.stop()
+        if follower is not None:
+            follower.stop()
+
     result = execute(
         program,
         on_start=lambda: [e.start() for e in engines],
-        on_stop=lambda: [e.stop() for e in reversed(engines)],
+        on_stop=stop,
         restore=restore,
     )
+    if follower is not None and follower.forked_copy():
+        from perfkit.profiling.runner import print_exception
+
+        print_exception(result)  # end as that fork would under python; its data is followed
+        raise SystemExit(result.exit_status)
     collector = Collector()
     collector.notes.extend(notes)
     for engine in engines:
         engine.contribute(collector)
+    if follower is not None:
+        follower.stop()  # no-op when the program's end already stopped it
+        follower.contribute(
+            collector,
+            ["python", *program.argv],
+            result.wall_s,
+            result.cpu_s,
+            main_file=program.filename,
+        )
     profile = build_profile(
         collector,
         program=program.display_name,
@@ -248,6 +279,7 @@ def build_profile(
         notes=tuple(collector.notes),
         environment=env,
         sources=sources,
+        processes=tuple(collector.processes),
         **run,
     )
     if hints:

@@ -75,6 +75,7 @@ class HtmlRenderer:
             _line_tables(profile),
             _memory(profile),
             _tree(profile),
+            _processes(profile),
             _notes(profile),
             "</body></html>",
         ]
@@ -379,6 +380,14 @@ def tree_html(tops: tuple[FrameNode, ...], total: float, cwd: str) -> str:
             stack.append(("</details>", depth))
         stack.extend((c, depth + 1) for c in reversed(kids))
     return "".join(parts)
+
+
+def _processes(p: Profile) -> str:
+    if not p.processes:
+        return ""
+    from perfkit.profiling.children.render import html_section
+
+    return html_section(p, esc)
 
 
 def _notes(p: Profile) -> str:

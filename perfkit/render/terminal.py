@@ -157,6 +157,10 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
                     )
                 )
             out.append(sec)
+    if profile.processes:
+        from perfkit.profiling.children.render import terminal_sections
+
+        out.extend(terminal_sections(profile))
     if profile.hints:
         sec = Section("Hints")
         for i, h in enumerate(profile.hints, 1):

@@ -50,6 +50,8 @@ class Collector:
     interval_s: float | None = None
     #: Per-thread stack depth below which frames belong to the caller of the API, not the block.
     base_depth: dict[int, int] = field(default_factory=dict)
+    #: Every process of the run (``ProcessProfile``, main first) when children were followed.
+    processes: list[Any] = field(default_factory=list)
 
 
 @runtime_checkable
