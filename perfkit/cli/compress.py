@@ -3,16 +3,14 @@
 Loads a saved model (a perfkit model dir or ``model.pt`` + ``config.json`` read with
 ``torch.load(weights_only=True)``, an ``.onnx`` file, or a sentence-transformers directory),
 compresses it, prints the comparison table, and writes the compressed model and ``report.json``
-into DIR. Every input is validated before anything is written; files are staged and moved into
-DIR only when the whole run succeeded.
+into DIR. Every input is validated before any work (a model folder is data: custom code is
+refused, nothing is unpickled, stdin is never read); DIR may not be or hold an input; model and
+report are committed together in one rename, and nothing is written outside DIR.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from perfkit.errors import UsageError
@@ -70,26 +68,108 @@ def _parse_ints(text: str, what: str) -> list[int]:
     return values
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    """Every file or folder the run reads: none of them may be (under) the output."""
+    model = Path(args.model)
+    paths = [model]
+    if model.is_file() or model.suffix in (".pt", ".onnx"):
+        paths.append(model.parent / "config.json")
+    paths += [Path(p) for p in (args.calibration, args.eval_data) if p]
+    return paths
 
-    from perfkit.compress import Fidelity, compare_models
-    from perfkit.compress._ort import OrtModel
-    from perfkit.compress.io import load_compressed, load_data
-    from perfkit.compress.models import SentenceEmbedder, input_names, save_model
+
+def _check_out(out: Path, inputs: list[Path]) -> None:
+    """Refuse an output that would destroy an input or cannot be written, before any work."""
+    from perfkit._atomic import TEMP_PREFIX, check_writable, refuse_output_over_input
+
+    refuse_output_over_input(out, inputs)
+    check_writable(out, directory=True)
+    # The folder is replaced in one rename (model and report together): its parent must be
+    # writable too.
+    check_writable(out.absolute().parent / f"{TEMP_PREFIX}probe")
+    if out.is_dir():
+        entries = [p for p in out.iterdir() if not p.name.startswith(TEMP_PREFIX)]
+        if entries and not _is_compress_output(out):
+            raise UsageError(
+                f"--out {out} is a folder with other files; perfkit replaces the whole folder",
+                "choose a new or empty folder (or one an earlier perfkit compress wrote)",
+            )
+
+
+def _is_compress_output(folder: Path) -> bool:
+    """True when ``folder`` holds the report.json of an earlier ``perfkit compress`` run."""
+    import json
+
+    try:
+        doc = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("kind") == "perfkit.compress.comparison"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, compress, then commit model + report into ``--out`` in one rename.
+
+    Library caches (ONNX Runtime's device id, Hugging Face, torch) go to a temp folder that is
+    removed afterwards: the run writes nothing outside ``--out``. stdin is never read.
+    """
+    from perfkit.compress._quiet import private_caches
 
     batch_sizes = _parse_ints(args.batch_sizes, "--batch-sizes")
     if any(b <= 0 for b in batch_sizes) or args.repeat <= 0:
         raise UsageError("batch sizes and --repeat must be positive", "e.g. --batch-sizes 1,32")
-    if args.method == "distill" and args.temperature <= 0:
+    if args.method == "distill" and not args.temperature > 0:
         raise UsageError(f"--temperature must be > 0, got {args.temperature}", "use e.g. 2")
+    if args.method == "distill" and (args.steps <= 0 or not 0 < args.lr < float("inf")):
+        raise UsageError(
+            f"--steps and --lr must be positive, got {args.steps} and {args.lr}",
+            "e.g. --steps 100 --lr 1e-4",
+        )
     if args.target_cosine is not None and not 0 < args.target_cosine <= 1:
         raise UsageError(
             f"--target-cosine must be in (0, 1], got {args.target_cosine}", "e.g. 0.99"
         )
+    if args.calibration is None:
+        raise UsageError(
+            f"--method {args.method} needs data", "pass --calibration DATA (.npz, .npy or .txt)"
+        )
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} exists and is not a directory", "choose a directory")
+    _check_out(out, _inputs(args))
+    with private_caches():
+        return _run(args, out, batch_sizes)
+
+
+def _preflight(model: object, data: dict, what: str) -> None:
+    """Run the model on two samples: data it cannot take is the user's, said in one line."""
+    import numpy as np
+
+    from perfkit.compress.quantize import check_model_runs
+
+    small = {k: np.asarray(v)[:2] for k, v in data.items()}
+    try:
+        if hasattr(model, "forward"):  # a torch module
+            check_model_runs(model, small, what)
+        else:
+            model(small)
+    except UsageError:
+        raise
+    except Exception as exc:  # ONNX Runtime raises its own types for wrong shapes/dtypes
+        shapes = ", ".join(f"{k} {np.shape(v)} {np.asarray(v).dtype}" for k, v in small.items())
+        raise UsageError(
+            f"the model cannot run on the {what} data ({shapes}): "
+            f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]}",
+            f"pass {what} data shaped and typed like the model's real inputs",
+        ) from None
+
+
+def _run(args: argparse.Namespace, out: Path, batch_sizes: list[int]) -> int:
+    import torch
+
+    from perfkit._atomic import atomic_dir
+    from perfkit.compress import Fidelity, compare_models
+    from perfkit.compress._ort import OrtModel
+    from perfkit.compress.io import load_compressed, load_data
+    from perfkit.compress.models import SentenceEmbedder, input_names, save_model
 
     model = load_compressed(args.model)
     is_onnx = isinstance(model, OrtModel)
@@ -107,15 +187,14 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = None
     if isinstance(model, SentenceEmbedder) and model.tokenizer is not None:
         tokenizer = model.tokenize
-    if args.calibration is None:
-        raise UsageError(
-            f"--method {args.method} needs data", "pass --calibration DATA (.npz, .npy or .txt)"
-        )
     data, labels = load_data(args.calibration, names, tokenizer)
     if args.eval_data:
         eval_data, eval_labels = load_data(args.eval_data, names, tokenizer)
     else:
         eval_data, eval_labels = data, labels
+    _preflight(model, data, "calibration")
+    if args.eval_data:
+        _preflight(model, eval_data, "eval")
     target = Fidelity(cosine=args.target_cosine) if args.target_cosine is not None else None
 
     if args.method == "dynamic":
@@ -167,10 +246,9 @@ def run(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         task=getattr(model, "task", None),
     )
-    # Stage everything, then move into --out: an error above or here leaves --out untouched.
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".perfkit-compress-", dir=out))
-    try:
+    # Model and report are written into a temp folder beside --out, which then replaces --out in
+    # one rename: an error (or a kill) anywhere leaves --out as it was.
+    with atomic_dir(out) as stage:
         if isinstance(result, torch.nn.Module):
             save_model(result, stage)
         elif isinstance(result, OrtModel):
@@ -178,10 +256,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             result.save(stage)
         report.save(stage / "report.json")
-        for f in sorted(stage.iterdir()):
-            os.replace(f, out / f.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     print(report.render())
     fb = getattr(result, "fallback", None)
     if fb is not None:

@@ -18,7 +18,10 @@ from perfkit.errors import InputFileError, MissingDependencyError, UsageError
 
 try:
     import onnx
-    import onnxruntime as ort
+
+    from perfkit.compress._quiet import import_onnxruntime
+
+    ort = import_onnxruntime()  # keeps its device-id file out of ~/.cache
 except ImportError as exc:  # pragma: no cover - part of the ml extra
     raise MissingDependencyError("onnxruntime", "ml", "ONNX Runtime quantization") from exc
 

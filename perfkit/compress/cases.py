@@ -18,7 +18,9 @@ from perfkit.bench.case import Verdict, case
 from perfkit.errors import MissingDependencyError
 
 try:
-    import onnxruntime  # noqa: F401
+    from perfkit.compress._quiet import import_onnxruntime
+
+    import_onnxruntime()  # keeps its device-id file out of ~/.cache
     import torch
     import transformers  # noqa: F401
 except ImportError as exc:

@@ -8,7 +8,6 @@ renders as a rich table or JSON.
 from __future__ import annotations
 
 import io
-import json
 import os
 import statistics
 import threading
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from perfkit._atomic import atomic_write_text
+from perfkit._atomic import atomic_write_text, dumps_strict
 from perfkit._env import machine_info, utc_now_iso
 from perfkit.compress.fidelity import fidelity_figures
 from perfkit.errors import UsageError
@@ -99,7 +98,8 @@ class ComparisonReport:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        """Strict JSON: a non-finite figure is written as ``null``, never as a bare ``NaN``."""
+        return dumps_strict(self.to_dict(), indent=2)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the JSON report atomically."""
@@ -309,6 +309,13 @@ def compare_models(
                 runner.threads = threads
                 runner._session = None
         ref_out = models[reference_name](inputs)
+        bad = int(np.size(ref_out) - np.count_nonzero(np.isfinite(ref_out)))
+        if bad:
+            raise UsageError(
+                f"the reference model's outputs hold {bad} NaN/inf values on these inputs: "
+                "no fidelity figure would mean anything",
+                "check the inputs' scale and the reference model's weights",
+            )
         for name, runner in models.items():
             out = ref_out if name == reference_name else runner(inputs)
             fid = fidelity_figures(ref_out, out, task=task, labels=labels)

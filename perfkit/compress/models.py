@@ -10,10 +10,14 @@ a state dict (``model.pt``) read back with ``torch.load(weights_only=True)``: ne
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+import sys
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,191 @@ except ImportError as exc:  # pragma: no cover - torch is part of the ml extra
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.pt"
 FORMAT = "perfkit.compress.model/1"
+
+#: Keys in a model folder's JSON files that make transformers import Python code from the folder.
+CUSTOM_CODE_KEYS = ("auto_map", "custom_pipelines", "trust_remote_code")
+#: Upper bounds of the sizes a config may ask for: a hostile config must not make perfkit
+#: allocate terabytes before the weights are even read.
+MAX_WIDTH = 1 << 16
+MAX_LAYERS = 512
+MAX_VOCAB = 1 << 22
+#: Integer sizes of a Hugging Face config that must be positive and bounded when present.
+_HF_SIZES = {
+    "hidden_size": MAX_WIDTH,
+    "num_hidden_layers": MAX_LAYERS,
+    "num_attention_heads": 4096,
+    "intermediate_size": 4 * MAX_WIDTH,
+    "vocab_size": MAX_VOCAB,
+    "max_position_embeddings": 1 << 20,
+    "type_vocab_size": 1 << 16,
+    "num_labels": MAX_WIDTH,
+}
+_MAX_JSON_BYTES = 8 << 20
+
+
+def _find_keys(doc: Any, keys: Sequence[str]) -> str | None:
+    """The first of ``keys`` found anywhere in the JSON document ``doc`` (iteratively)."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for k, v in item.items():
+                if k in keys:
+                    return str(k)
+                stack.append(v)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def refuse_custom_code(folder: str | os.PathLike[str]) -> None:
+    """Refuse a model folder that asks to run its own Python code (``auto_map`` and the like).
+
+    Model folders are data. transformers would import ``*.py`` files named in a config's
+    ``auto_map`` (after a ``[y/N]`` prompt on stdin); perfkit never does, and says so up front.
+
+    Raises
+    ------
+    InputFileError
+        A JSON file of the folder carries a custom-code key, or is not valid JSON.
+    """
+    folder = Path(folder)
+    for f in sorted(folder.glob("*.json")):
+        if f.name == "tokenizer.json" or not f.is_file():
+            continue  # the fast tokenizer's vocabulary: data that cannot name code
+        try:
+            if f.stat().st_size > _MAX_JSON_BYTES:
+                continue
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputFileError(
+                f"{f} is not valid JSON: {str(exc).splitlines()[0][:120]}",
+                "repair or remove the file",
+            ) from None
+        key = _find_keys(doc, CUSTOM_CODE_KEYS)
+        if key is not None:
+            raise InputFileError(
+                f"{f} asks to run custom Python code from the model folder ({key!r}); "
+                "perfkit never runs code from a model folder",
+                "use a model whose architecture ships with transformers (remove the custom code)",
+            )
+
+
+def _int_in(cfg: Mapping[str, Any], key: str, where: Path, hi: int, *, lo: int = 1) -> int:
+    value = cfg[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InputFileError(
+            f"{where}: {key!r} must be an integer in [{lo}, {hi}], got {value!r:.60}",
+            "re-save the model (perfkit.compress.save_model or save_pretrained)",
+        )
+    return value
+
+
+def validate_hf_config(cfg: Any, where: Path) -> dict[str, Any]:
+    """Check a Hugging Face ``config.json`` (or perfkit's ``encoder_config``) before use.
+
+    Raises
+    ------
+    InputFileError
+        Not an object, no known ``model_type``, a custom-code key, or a size that is not a
+        positive bounded integer; the message names the key.
+    """
+    if not isinstance(cfg, dict):
+        raise InputFileError(
+            f"{where}: the model config must be a JSON object, got {type(cfg).__name__}",
+            "re-save the model with save_pretrained",
+        )
+    key = _find_keys(cfg, CUSTOM_CODE_KEYS)
+    if key is not None:
+        raise InputFileError(
+            f"{where} asks to run custom Python code ({key!r}); "
+            "perfkit never runs code from a model folder",
+            "use a model whose architecture ships with transformers",
+        )
+    model_type = cfg.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        raise InputFileError(
+            f"{where}: 'model_type' is missing or not a string", "re-save the model"
+        )
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if model_type not in CONFIG_MAPPING:
+        raise InputFileError(
+            f"{where}: unknown 'model_type' {model_type!r:.60} (not an architecture of this "
+            "transformers)",
+            "use a model whose architecture ships with transformers",
+        )
+    for name, hi in _HF_SIZES.items():
+        if name in cfg:
+            _int_in(cfg, name, where, hi)
+    return cfg
+
+
+def validate_config(cfg: Any, where: Path) -> dict[str, Any]:
+    """Check perfkit's own ``config.json`` against its schema before anything is built.
+
+    Raises
+    ------
+    InputFileError
+        Not an object, a missing key, a wrong type, or a size out of range; the message names
+        the key.
+    """
+    if not isinstance(cfg, dict):
+        raise InputFileError(
+            f"{where} must hold a JSON object, got {type(cfg).__name__}", "re-save the model"
+        )
+    arch = cfg.get("arch")
+    archs = ("mlp", "sentence_embedder", "audio_classifier")
+    if arch not in archs:
+        raise InputFileError(
+            f"{where}: 'arch' must be one of {', '.join(archs)}, got {arch!r:.60}",
+            "use a directory written by perfkit.compress.save_model",
+        )
+    required = {
+        "mlp": ("in_features", "hidden", "num_classes"),
+        "sentence_embedder": ("encoder_config",),
+        "audio_classifier": ("encoder_config", "num_classes"),
+    }[arch]
+    missing = [k for k in required if k not in cfg]
+    if missing:
+        raise InputFileError(
+            f"{where}: missing key {missing[0]!r} for arch {arch!r}", "re-save the model"
+        )
+    if "in_features" in required:
+        _int_in(cfg, "in_features", where, MAX_WIDTH)
+    if "num_classes" in required:
+        _int_in(cfg, "num_classes", where, MAX_WIDTH)
+    if arch == "mlp":
+        hidden = cfg["hidden"]
+        if (
+            not isinstance(hidden, list)
+            or not 1 <= len(hidden) <= MAX_LAYERS
+            or not all(
+                isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= MAX_WIDTH
+                for h in hidden
+            )
+        ):
+            raise InputFileError(
+                f"{where}: 'hidden' must be a non-empty list of integers in [1, {MAX_WIDTH}], "
+                f"got {hidden!r:.60}",
+                "re-save the model",
+            )
+    else:
+        if "max_length" in cfg:
+            _int_in(cfg, "max_length", where, 1 << 20)
+        validate_hf_config(cfg["encoder_config"], where)
+    return cfg
+
+
+@contextlib.contextmanager
+def _no_stdin() -> Iterator[None]:
+    """No library may prompt while a model loads: stdin reads see an empty stream."""
+    saved = sys.stdin
+    sys.stdin = io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def input_names(model: nn.Module) -> tuple[str, ...]:
@@ -203,32 +392,133 @@ def minilm_path() -> Path:
     return Path(get_model_path())
 
 
+def _read_json(path: Path) -> Any:
+    """Parse a JSON file; unreadable or invalid JSON is the file's fault, said in one line."""
+    try:
+        if path.stat().st_size > _MAX_JSON_BYTES:
+            raise InputFileError(f"{path} is too large for a model config", "check the file")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(
+            f"{path} is not valid JSON: {str(exc).splitlines()[0][:120]}", "re-save the model"
+        ) from None
+
+
+def _hf_weights(path: Path) -> bool:
+    """Which weights a Hugging Face folder has: True for safetensors, False for checked ``.bin``.
+
+    ``pytorch_model.bin`` files are read first with ``torch.load(weights_only=True)`` so a pickle
+    of Python objects is refused with one clear line, before transformers sees it.
+    """
+    if (path / "model.safetensors").is_file() or (path / "model.safetensors.index.json").is_file():
+        return True
+    bins = sorted(path.glob("pytorch_model*.bin"))
+    if not bins:
+        raise InputFileError(
+            f"{path} holds no model weights (model.safetensors or pytorch_model.bin)",
+            "save the model with save_pretrained (safetensors)",
+        )
+    for b in bins:
+        load_state_dict(b)
+    return False
+
+
+def _unbuildable(where: Path, exc: BaseException) -> InputFileError:
+    text = str(exc).strip().splitlines()
+    return InputFileError(
+        f"{where} describes a model that cannot be built: "
+        f"{text[0][:200] if text else type(exc).__name__}",
+        "re-save the model (perfkit.compress.save_model or save_pretrained)",
+    )
+
+
+def numel_on_meta(build: Any, where: Path) -> int:
+    """How many numbers the model ``build()`` makes would hold, built on torch's meta device.
+
+    Nothing is allocated, so a hostile config asking for a huge model costs nothing here.
+    """
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = build()
+    except InputFileError:
+        raise
+    except Exception as exc:  # the config's values are user data: any failure is the file's
+        raise _unbuildable(where, exc) from None
+    return int(sum(t.numel() for t in module.state_dict().values()))
+
+
+def check_size_against_weights(numel: int, weights: Sequence[Path], where: Path) -> None:
+    """Refuse a config whose model is bigger than its weight files could hold (>= 1 byte each).
+
+    Otherwise a config edited to ask for a huge model would make perfkit (or transformers, which
+    initialises missing weights) allocate it before noticing the weights do not fit.
+    """
+    have = sum(f.stat().st_size for f in weights if f.is_file())
+    if numel > have + (1 << 20):
+        raise InputFileError(
+            f"{where} describes a model of {numel:,} numbers but its weights hold only "
+            f"{have:,} bytes",
+            "save config and weights together (save_pretrained or perfkit's save_model)",
+        )
+
+
 def load_sentence_transformer_dir(path: str | os.PathLike[str], max_length: int = 128) -> Any:
     """Load a sentence-transformers / Hugging Face model directory offline as an embedder.
 
-    The encoder is loaded with eager attention (ONNX Runtime's BERT fusion recognises only the
-    eager attention pattern) and ``HF_HUB_OFFLINE=1`` so nothing is fetched.
+    The folder is data: a config or tokenizer config that asks for custom code (``auto_map``) is
+    refused, transformers is told ``trust_remote_code=False`` and never reads stdin, weights are
+    safetensors or a plain state dict (``weights_only=True``), and ``HF_HUB_OFFLINE=1`` so nothing
+    is fetched. The encoder uses eager attention (ONNX Runtime's BERT fusion recognises only the
+    eager attention pattern).
+
+    Raises
+    ------
+    InputFileError
+        No or invalid config.json, custom code, pickled or missing weights, or a folder
+        transformers cannot load (the message names why).
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tf = _transformers()
     path = Path(path)
-    if not (path / CONFIG_FILE).is_file():
+    cfg_path = path / CONFIG_FILE
+    if not cfg_path.is_file():
         raise InputFileError(
             f"{path} is not a model directory (no config.json)",
             "pass a sentence-transformers or Hugging Face model directory",
         )
+    refuse_custom_code(path)
+    cfg = validate_hf_config(_read_json(cfg_path), cfg_path)
+    safetensors = _hf_weights(path)
+    tf = _transformers()
+    numel = numel_on_meta(
+        lambda: tf.AutoModel.from_config(tf.AutoConfig.for_model(**cfg), trust_remote_code=False),
+        cfg_path,
+    )
+    check_size_against_weights(
+        numel, [*path.glob("model*.safetensors"), *path.glob("pytorch_model*.bin")], cfg_path
+    )
     bars = tf.utils.logging.is_progress_bar_enabled()
     tf.utils.logging.disable_progress_bar()  # "Loading weights" bars are not the user's output
     try:
-        encoder = tf.AutoModel.from_pretrained(
-            str(path), attn_implementation="eager", local_files_only=True
-        ).eval()
-        tokenizer = tf.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as exc:
+        with _no_stdin(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            encoder = tf.AutoModel.from_pretrained(
+                str(path),
+                attn_implementation="eager",
+                local_files_only=True,
+                trust_remote_code=False,
+                use_safetensors=safetensors,
+            ).eval()
+            tokenizer = tf.AutoTokenizer.from_pretrained(
+                str(path), local_files_only=True, trust_remote_code=False
+            )
+    except Exception as exc:  # transformers raises many types for a bad folder: all the folder's
         raise InputFileError(
-            f"cannot load the model in {path}: {exc}".splitlines()[0],
+            f"cannot load the model in {path}: {str(exc).strip().splitlines()[0][:200]}"
+            if str(exc).strip()
+            else f"cannot load the model in {path}: {type(exc).__name__}",
             "check that the directory holds config.json, weights and tokenizer files",
-        ) from exc
+        ) from None
     finally:
         if bars:
             tf.utils.logging.enable_progress_bar()
@@ -323,24 +613,40 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     return cfg
 
 
-def build_from_config(cfg: Mapping[str, Any]) -> nn.Module:
-    """A freshly initialised model of the architecture ``cfg`` describes."""
-    arch = cfg.get("arch")
-    if arch == "mlp":
-        return MLPClassifier(cfg["in_features"], cfg["hidden"], cfg["num_classes"])
-    if arch in ("sentence_embedder", "audio_classifier"):
-        tf = _transformers()
-        enc_cfg = dict(cfg["encoder_config"])
-        enc_cfg["attn_implementation"] = "eager"
-        config = tf.AutoConfig.for_model(**enc_cfg)
-        if arch == "sentence_embedder":
-            encoder = tf.AutoModel.from_config(config, add_pooling_layer=False)
-            return SentenceEmbedder(encoder.eval(), max_length=cfg.get("max_length", 128))
-        return AudioClassifier(tf.AutoModel.from_config(config).eval(), cfg["num_classes"])
-    raise InputFileError(
-        f"unknown model architecture {arch!r} in config.json",
-        "use a directory written by perfkit.compress.save_model",
-    )
+def build_from_config(cfg: Any, where: str | os.PathLike[str] = CONFIG_FILE) -> nn.Module:
+    """A freshly initialised model of the architecture ``cfg`` describes.
+
+    ``cfg`` is checked against perfkit's config schema first (:func:`validate_config`);
+    ``where`` names the file in messages.
+
+    Raises
+    ------
+    InputFileError
+        The config breaks the schema, or describes a model that cannot be built.
+    """
+    where = Path(where)
+    validate_config(cfg, where)
+    arch = cfg["arch"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if arch == "mlp":
+                return MLPClassifier(cfg["in_features"], cfg["hidden"], cfg["num_classes"])
+            tf = _transformers()
+            enc_cfg = dict(cfg["encoder_config"])
+            enc_cfg["attn_implementation"] = "eager"
+            config = tf.AutoConfig.for_model(**enc_cfg)
+            if arch == "sentence_embedder":
+                encoder = tf.AutoModel.from_config(
+                    config, add_pooling_layer=False, trust_remote_code=False
+                )
+                return SentenceEmbedder(encoder.eval(), max_length=cfg.get("max_length", 128))
+            encoder = tf.AutoModel.from_config(config, trust_remote_code=False)
+            return AudioClassifier(encoder.eval(), cfg["num_classes"])
+    except InputFileError:
+        raise
+    except Exception as exc:  # the config's values are user data: any failure is the file's
+        raise _unbuildable(where, exc) from None
 
 
 def save_model(model: nn.Module, directory: str | os.PathLike[str]) -> Path:
@@ -358,12 +664,18 @@ def save_model(model: nn.Module, directory: str | os.PathLike[str]) -> Path:
 
 
 def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Read a state dict with ``torch.load(weights_only=True)``; pickles of objects are refused."""
+    """Read a state dict with ``torch.load(weights_only=True)``; pickles of objects are refused.
+
+    torch's own warnings about the file are kept back: the one line perfkit prints says what is
+    wrong with it.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(f"model weights {path} not found", "check the path")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError/RuntimeError for bad files
         text = str(exc)
         if "Weights only load failed" in text or "Unsupported global" in text:
@@ -374,7 +686,9 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
             f"{path} is not a plain tensor state dict ({why})",
             "perfkit never unpickles arbitrary objects; save model.state_dict() with torch.save",
         ) from None
-    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()
+    ):
         raise InputFileError(
             f"{path} does not hold a state dict of tensors",
             "save model.state_dict() with torch.save",
@@ -382,15 +696,55 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     return state
 
 
+def _check_shapes(
+    cfg: Mapping[str, Any], state: Mapping[str, Any], where: Path, weights: Path
+) -> None:
+    """Compare the weights with the architecture on torch's meta device (no memory used).
+
+    A config that asks for a huge model is refused here, before anything is allocated, unless
+    the weights file really holds that many numbers.
+    """
+    with torch.device("meta"):
+        skeleton = build_from_config(cfg, where)
+    expected = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    if expected == got:
+        return
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
+    if wrong:
+        why = f"{wrong[0]} is {got[wrong[0]]} in the weights, {expected[wrong[0]]} in the config"
+    elif missing:
+        why = f"the weights lack {missing[0]}" + (
+            f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""
+        )
+    else:
+        why = f"the weights have unexpected {extra[0]}" + (
+            f" (+{len(extra) - 1} more)" if len(extra) > 1 else ""
+        )
+    raise InputFileError(
+        f"{weights} does not match the architecture in config.json: {why}",
+        "save config and weights together with save_model",
+    )
+
+
 def load_model(path: str | os.PathLike[str]) -> nn.Module:
     """Load a model saved by :func:`save_model`, or a sentence-transformers/HF directory.
+
+    Everything is validated before use: config.json against its schema (the message names the
+    key), custom code refused, weights read with ``weights_only=True`` and checked against the
+    architecture before the model is allocated.
 
     Raises
     ------
     InputFileError
-        Missing or corrupt files, an unknown architecture, or a pickled object file.
+        Missing or corrupt files, a config that breaks the schema, an unknown architecture,
+        custom code, or a pickled object file.
     """
     path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"model {path} not found", "check the path")
     if path.is_file():
         # Validate the weights first: a pickle is refused as such, whatever sits beside it.
         load_state_dict(path)
@@ -399,25 +753,26 @@ def load_model(path: str | os.PathLike[str]) -> nn.Module:
     else:
         cfg_path = path / CONFIG_FILE
         weights = path / WEIGHTS_FILE
-    if not path.exists():
-        raise InputFileError(f"model {path} not found", "check the path")
     if not cfg_path.is_file():
         raise InputFileError(
             f"no config.json next to {path}",
             "save models with perfkit.compress.save_model (config.json + model.pt)",
         )
-    try:
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputFileError(f"{cfg_path} is not valid JSON: {exc}", "re-save the model") from None
+    cfg = _read_json(cfg_path)
+    if not isinstance(cfg, dict):
+        raise InputFileError(
+            f"{cfg_path} must hold a JSON object, got {type(cfg).__name__}", "re-save the model"
+        )
     if cfg.get("format") != FORMAT:
-        if (path / "modules.json").is_file() or "model_type" in cfg:
+        if path.is_dir() and ((path / "modules.json").is_file() or "model_type" in cfg):
             return load_sentence_transformer_dir(path)
         raise InputFileError(
             f"{cfg_path} is not a perfkit model config", "re-save the model with save_model"
         )
-    model = build_from_config(cfg)
+    validate_config(cfg, cfg_path)
     state = load_state_dict(weights)
+    _check_shapes(cfg, state, cfg_path, weights)
+    model = build_from_config(cfg, cfg_path)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
@@ -426,7 +781,19 @@ def load_model(path: str | os.PathLike[str]) -> nn.Module:
             f"{str(exc).splitlines()[0][:200]}",
             "save config and weights together with save_model",
         ) from None
-    if isinstance(model, SentenceEmbedder) and (path / "tokenizer.json").is_file():
+    if isinstance(model, SentenceEmbedder) and (cfg_path.parent / "tokenizer.json").is_file():
+        folder = cfg_path.parent
+        refuse_custom_code(folder)
         tf = _transformers()
-        model.tokenizer = tf.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        try:
+            with _no_stdin(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.tokenizer = tf.AutoTokenizer.from_pretrained(
+                    str(folder), local_files_only=True, trust_remote_code=False
+                )
+        except Exception as exc:  # a broken tokenizer file is the folder's fault
+            raise InputFileError(
+                f"cannot load the tokenizer in {folder}: {str(exc).strip()[:160]}",
+                "re-save the model with save_model",
+            ) from None
     return model.eval()
