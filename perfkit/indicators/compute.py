@@ -52,6 +52,7 @@ class _Panel:
     columns: Any = None
     long_frame: Any = None
     long_pos: tuple[np.ndarray, np.ndarray] | None = None
+    order: str = ""
 
 
 def _as_float(name: str, values: Any) -> np.ndarray:
@@ -144,44 +145,104 @@ def _from_wide(frames: Mapping[str, Any]) -> _Panel:
     return _Panel(fields, "wide", index=first.index, columns=first.columns)
 
 
-def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
-    for col in (instrument_col, time_col):
-        if col not in df.columns:
-            raise UsageError(
-                f"long frame has no {col!r} column (columns: {list(df.columns)[:10]})",
-                "name the columns instrument/time or pass instrument_col=/time_col=",
-            )
-    dup = df.duplicated([instrument_col, time_col])
-    if dup.any():
-        row = df.loc[dup, [instrument_col, time_col]].iloc[0]
+def _time_order(column: Any, name: str) -> Any:
+    """The values of a time column as something that sorts in time order.
+
+    Numbers and datetimes are used as they are. Text is parsed: as numbers if every value is
+    one, else as dates (ISO ``2024-01-15``, US-order ``01/15/2024``; one format for the whole
+    column, inferred from its first value). Text that is neither (``t0 ... t119``) would sort
+    as text (``t10`` before ``t2``): it is refused, naming the column.
+    """
+    import warnings
+
+    import pandas as pd
+
+    kind = column.dtype.kind
+    if kind == "b":
         raise UsageError(
-            f"duplicated (instrument, time) row: ({row[instrument_col]}, {row[time_col]})",
-            "drop or aggregate duplicated bars before computing",
+            f"time column {name!r} holds booleans, which cannot be put in time order",
+            "give dates or numbers as times",
         )
+    if kind in "iufM" or isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column
+    if kind == "m":
+        return column
+    try:
+        return pd.to_numeric(column, errors="raise")
+    except (ValueError, TypeError):
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return pd.to_datetime(column, errors="raise")
+    except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as exc:
+        sample = next((v for v in column if isinstance(v, str)), column.iloc[0])
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise UsageError(
+            f"time column {name!r} cannot be read as dates or numbers (e.g. {sample!r}: "
+            f"{detail}), so its rows cannot be put in time order",
+            "write times as ISO dates (2024-01-15), one date format per column, or numbers; "
+            "or drop the column to take the rows in file order",
+        ) from None
+
+
+def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
+    """A long table: rows of (instrument, time, fields...) in any order.
+
+    Without the instrument column the table is one instrument; without the time column each
+    instrument's bars are taken in file (row) order.
+    """
+    import pandas as pd
+
+    if len(df) == 0:
+        raise UsageError(
+            "the price table has no rows (only a header)", "give a table with some price rows"
+        )
+    has_inst = instrument_col in df.columns
+    has_time = time_col in df.columns
     present = [c for c in df.columns if str(c).lower() in FIELDS]
     if not present:
         raise UsageError(
-            "long frame has no price columns", f"add some of: {', '.join(FIELDS)} columns"
+            f"the price table has no price columns (columns: {list(df.columns)[:10]})",
+            f"add some of: {', '.join(FIELDS)} columns",
         )
-    # Rows may come in any order: each instrument's bars are put in time order here, and the
-    # results go back to the input's row order.
-    inst_codes, instruments = _factorize(df[instrument_col])
-    time_codes, times = _factorize(df[time_col], sort=True)
-    n_bars, n_inst = len(times), len(instruments)
-    fields: dict[str, np.ndarray] = {}
-    import pandas as pd
-
-    for col in present:
-        name = str(col).lower()
-        if not pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
+    names = [str(c).lower() for c in present]
+    if len(set(names)) != len(names):
+        raise UsageError(
+            f"the price table has duplicated price columns: {present}",
+            "keep one column per field (names are case-insensitive)",
+        )
+    key_cols = [c for c, ok in ((instrument_col, has_inst), (time_col, has_time)) if ok]
+    if has_time:  # without times, repeated rows are successive bars
+        dup = df.duplicated(key_cols)
+        if dup.any():
+            row = df.loc[dup, key_cols].iloc[0]
+            if len(key_cols) == 2:
+                what = f"(instrument, time) row: ({row[instrument_col]}, {row[time_col]})"
+            else:
+                what = f"{key_cols[0]} value: {row[key_cols[0]]}"
             raise UsageError(
-                f"column {col!r} has non-numeric dtype {df[col].dtype}",
-                "convert prices to numbers first (e.g. pd.to_numeric)",
+                f"duplicated {what}", "drop or aggregate duplicated bars before computing"
             )
-        vals = _as_float(name, df[col].to_numpy(dtype=float, na_value=np.nan))
-        arr = np.full((n_bars, n_inst), np.nan)
-        arr[time_codes, inst_codes] = vals
-        fields[name] = arr
+    if has_inst:
+        inst_codes, instruments = _factorize(df[instrument_col])
+    else:
+        inst_codes, instruments = np.zeros(len(df), np.intp), pd.Index([None])
+    if has_time:
+        # Rows may come in any order: each instrument's bars are put in time order here, and
+        # the results go back to the input's row order.
+        time_codes, times = _factorize(_time_order(df[time_col], time_col), sort=True)
+        order = f"time order ({time_col!r})"
+    else:
+        time_codes = pd.Series(inst_codes).groupby(inst_codes).cumcount().to_numpy(np.intp)
+        times = pd.RangeIndex(int(time_codes.max()) + 1)
+        order = f"file order (no {time_col!r} column)"
+    n_bars, n_inst = len(times), len(instruments)
+    fields: dict[str, Any] = {}
+    for col in present:
+        fields[str(col).lower()] = _LongField(
+            df[col], col, time_codes, inst_codes, (n_bars, n_inst)
+        )
     return _Panel(
         fields,
         "long",
@@ -189,7 +250,31 @@ def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
         columns=instruments,
         long_frame=df,
         long_pos=(time_codes, inst_codes),
+        order=order,
     )
+
+
+class _LongField:
+    """A long table's column, turned into a ``(n_bars, n_instruments)`` array only if used."""
+
+    def __init__(
+        self, column: Any, label: Any, t: np.ndarray, j: np.ndarray, shape: tuple[int, int]
+    ) -> None:
+        self.column, self.label, self.t, self.j, self.shape = column, label, t, j, shape
+
+    def to_array(self, name: str) -> np.ndarray:
+        import pandas as pd
+
+        col = self.column
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            raise UsageError(
+                f"column {self.label!r} has non-numeric dtype {col.dtype}",
+                "convert prices to numbers first (e.g. pd.to_numeric)",
+            )
+        vals = _as_float(name, col.to_numpy(dtype=float, na_value=np.nan))
+        arr = np.full(self.shape, np.nan)
+        arr[self.t, self.j] = vals
+        return arr
 
 
 def _factorize(series: Any, sort: bool = False) -> tuple[np.ndarray, Any]:
@@ -209,7 +294,10 @@ def _normalize(panel: Any, instrument_col: str, time_col: str) -> _Panel:
     except ImportError:  # pragma: no cover - pandas is a core dependency
         pd = None
     if pd is not None and isinstance(panel, pd.DataFrame):
-        if instrument_col in panel.columns and time_col in panel.columns:
+        # A long table has an instrument or a time column, or price columns by name (one
+        # instrument in row order); any other frame is a wide frame of closing prices.
+        cols = {str(c).lower() for c in panel.columns}
+        if instrument_col in panel.columns or time_col in panel.columns or cols & set(FIELDS):
             return _from_long(panel, instrument_col, time_col)
         return _from_wide({"close": panel})
     if isinstance(panel, np.ndarray):
@@ -334,6 +422,10 @@ def compute(
         raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
 
     pan = _normalize(panel, instrument_col, time_col)
+    needed = {f for spec in spec_list for f in spec.fields}
+    for name in needed:
+        if isinstance(pan.fields.get(name), _LongField):
+            pan.fields[name] = pan.fields[name].to_array(name)
     if "close" not in pan.fields:
         raise UsageError(
             f"the panel has no 'close' field (fields: {sorted(pan.fields)})",
@@ -351,9 +443,8 @@ def compute(
         raise UsageError(
             f"the panel is empty ({n_bars} bars x {n_inst} instruments)", "pass some prices"
         )
-    _check_values(pan.fields)
-    needed = {f for spec in spec_list for f in spec.fields}
     fields = {k: v for k, v in pan.fields.items() if k in needed}
+    _check_values(fields)
 
     reason = "asked for"
     if backend == "auto":
@@ -398,7 +489,7 @@ def compute(
         n_instruments=n_inst,
         outputs=tuple(names),
         wall_s=time.perf_counter() - started,
-        extra=extra,
+        extra={**extra, "order": pan.order} if pan.order else extra,
     )
     return result, info
 
