@@ -43,6 +43,7 @@ def top_cpu_functions(profile: Profile, n: int = TOP_N) -> list[FunctionStat]:
 
 
 def _clip(text: str, width: int = COMMAND_WIDTH) -> str:
+    text = text.replace("\r", "\\r").replace("\n", "\\n")  # one row per process
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
