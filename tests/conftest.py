@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
+# tests/data holds other projects' files (a sample suite for the pytest plugin), not our tests.
+collect_ignore = ["data"]
 
 
 # The suite is deterministic: hypothesis draws the same examples on every run (a failure it finds
