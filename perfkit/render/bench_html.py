@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ code{font:12px/1.3 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 *{overflow-wrap:break-word;word-break:normal}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;width:100%;margin:8px 0 8px;font-size:13px}
-th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
+.nw{white-space:nowrap}
 th{background:var(--bg2);font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.case{min-width:12em}
@@ -77,16 +79,26 @@ td.case{min-width:12em}
 .spark{display:flex;gap:4px;align-items:stretch}
 .spark .yl{display:flex;flex-direction:column;justify-content:space-between;font-size:10px;
  line-height:1;color:var(--muted);text-align:right;white-space:nowrap}
-.spark svg{display:block;width:96px;height:30px;border-left:1px solid #8c959f;
+.spark svg{display:block;width:80px;height:30px;border-left:1px solid #8c959f;
  border-bottom:1px solid #8c959f}
 .xl{font-size:10px;color:var(--muted);line-height:1.2}
 ol.notes{font-size:12px;color:#30363d;padding-left:22px}
 sup a{text-decoration:none}
+@media (max-width:1100px){body{padding:12px 14px}}
 """
 
 
 def _e(x: object) -> str:
     return html.escape(str(x), quote=True)
+
+
+_NEG = re.compile(r"(\de|^|\s|\()-(\d)")
+
+
+def _minus(text: str) -> str:
+    """Negative numbers and exponents with a true minus sign (U+2212), which a browser never
+    breaks a line after (it does after a hyphen: ``3.8e-`` / ``07``)."""
+    return _NEG.sub("\\1\u2212\\2", text)
 
 
 def _nb(text: str) -> str:
@@ -239,21 +251,20 @@ def memory_note(r: ResultView) -> str | None:
         return None
     text = (
         f"{r.id} on {_dev(r.device)}: baseline peak {_fmt.size(b)} / candidate peak "
-        f"{_fmt.size(c)} = {_fmt.ratio(m)} (a side below one page, {_fmt.size(PAGE_BYTES)}, "
-        "counts as one page)."
+        f"{_fmt.size(c)} = {_fmt.ratio(m)}; a peak below one page ({_fmt.size(PAGE_BYTES)}) "
+        "counts as one page."
     )
-    seen = sorted(set(r.baseline.allocators) | set(r.candidate.allocators))
-    if seen:
-        text += f" Allocators seen: {', '.join(seen)}."
-    else:
-        text += (
-            " This file does not say which allocators were measured: peaks from tracemalloc "
-            "alone miss memory that torch and other native allocators hand out, so a side that "
-            "allocates through them reads near zero."
-        )
     if floor:
         low = "baseline" if b <= PAGE_BYTES else "candidate"
         text += f" The {low} allocated at most one page as measured."
+    seen = sorted(set(r.baseline.allocators) | set(r.candidate.allocators))
+    if seen:
+        text += f" Allocators measured: {', '.join(seen)}."
+    else:
+        text += (
+            " The file does not record its allocators: tracemalloc alone does not see torch's "
+            "or other native allocations, which then read as zero."
+        )
     return text
 
 
@@ -293,8 +304,8 @@ def _check_cell(r: ResultView) -> str:
     extra = ""
     if r.status == "passed" and r.speedup is not None and _direction(r.speedup) == "slower":
         extra = ' <span class="badge slower">but slower</span>'
-    detail = r.check if r.status in ("passed", "failed") else (r.error or r.check)
-    figs = " · ".join(f"{k.replace('_', ' ')} {_fmt.number(v)}" for k, v in r.figures)
+    detail = _minus(r.check if r.status in ("passed", "failed") else (r.error or r.check))
+    figs = " · ".join(f"{k.replace('_', ' ')} {_minus(_fmt.number(v))}" for k, v in r.figures)
     return (
         f'<td><span class="badge {r.status}">{_e(label)}</span>{extra}'
         + (f"<br><small>{_e(detail)}</small>" if detail else "")
@@ -494,7 +505,8 @@ def _history_section(runs: Sequence[RunView]) -> str:
         c = run.counts
         gm = _geomean([r.speedup for r in run.results if r.speedup and r.status == "passed"])
         out.append(
-            f"<tr><td>{_e(run.datetime)}</td><td><code>{_e(_short(run.commit))}</code></td>"
+            f"<tr><td class='nw'>{_e(run.datetime)}</td>"
+            f"<td><code>{_e(_short(run.commit))}</code></td>"
             f"<td>{_e(_dev(run.device))}</td><td>{_e(run.coverage)}</td>"
             f"<td>{_e(run.machine)}</td>"
             f"<td class='num'>{c['passed']} / {c['failed']} / {c['error']} / {c['skipped']}</td>"

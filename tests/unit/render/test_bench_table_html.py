@@ -124,7 +124,7 @@ def test_extreme_ratios_carry_a_numbered_note_with_both_figures() -> None:
     assert len(notes) == 2
     assert "baseline median 16.3 s / candidate median 1 ms" in notes[0]
     assert "62.0 MiB" in notes[1] and "100 B" in notes[1] and "one page" in notes[1]
-    assert "does not say which allocators" in notes[1]
+    assert "does not record its allocators" in notes[1]
 
 
 def test_cards_say_what_a_run_covers_and_where_it_ran() -> None:
