@@ -10,7 +10,6 @@ technique to use. A rule only looks at code the profile shows is hot — a line 
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
@@ -24,20 +23,53 @@ HOT_FUNCTION_SHARE = 0.10
 MIN_HINT_BYTES = 4 * 1024 * 1024
 #: float32 "holds" a float64 array when the round trip's relative error stays within this.
 FLOAT32_RTOL = 1e-6
-#: A function is CPU-bound when its CPU time is at least this share of its wall time (low on
-#: purpose: on a busy machine a CPU-bound thread still waits for a core; sleeping code is ~0).
-CPU_BOUND = 0.3
+#: A function is CPU-bound when its CPU time is at least this share of its wall time. Low on
+#: purpose: on a machine with a load average of 10 on 2 cores a CPU-bound function was measured
+#: at 0.18-0.22 CPU/wall, while code that sleeps or waits for I/O reads ~0.00-0.02.
+CPU_BOUND = 0.1
 #: A loop dominates a function when its lines take at least this share of the function's time.
 LOOP_DOMINANCE = 0.5
 
-_COPY_PATTERNS = (
-    (re.compile(r"\.astype\("), "astype() always copies unless copy=False and the dtype matches"),
-    (re.compile(r"\b(np|numpy)\.array\("), "np.array(x) copies x; np.asarray(x) does not"),
-    (re.compile(r"\b(np|numpy)\.copy\(|\.copy\(\)"), "an explicit copy"),
-    (re.compile(r"\.flatten\(\)"), "flatten() copies; ravel() returns a view when it can"),
-    (re.compile(r"\[\s*\["), "fancy (list) indexing copies; a slice is a view"),
-    (re.compile(r"\[[^\[\]]*(==|!=|<=|>=|<|>)[^\[\]]*\]"), "boolean-mask indexing copies"),
-)
+#: A memory hint needs its bytes to be at least this share of the run's memory growth (peak RSS
+#: over start RSS) as well as :data:`MIN_HINT_BYTES`: an allocation that small is cold.
+HOT_BYTES_SHARE = 0.05
+
+#: Calls whose result is a boolean mask: indexing with one copies, and no view can replace it.
+_MASK_CALLS = {
+    "isnan",
+    "isfinite",
+    "isinf",
+    "isin",
+    "isclose",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "logical_xor",
+    "isna",
+    "notna",
+    "isnull",
+    "notnull",
+    "signbit",
+}
+#: Calls whose result is an integer index array (fancy indexing with it copies).
+_INDEX_CALLS = {
+    "arange",
+    "argsort",
+    "argpartition",
+    "flatnonzero",
+    "argwhere",
+    "nonzero",
+    "permutation",
+    "choice",
+    "integers",
+    "randint",
+    "array",
+    "asarray",
+    "range",
+    "list",
+}
+#: Index arrays that are a regular range: a slice would give a view of the same elements.
+_RANGE_CALLS = {"arange", "range"}
 _NUMBA_FRIENDLY_CALLS = {
     "range",
     "len",
@@ -66,7 +98,27 @@ _NUMBA_FRIENDLY_CALLS = {
     "tanh",
     "hypot",
     "atan2",
+    "enumerate",
+    "zip",
+    "append",
+    "sum",
+    "mean",
+    "dot",
+    "empty_like",
+    "zeros_like",
+    "full",
+    "power",
+    "maximum",
+    "minimum",
+    "copysign",
+    "sign",
+    "float64",
+    "float32",
+    "int64",
+    "int32",
 }
+#: Modules whose functions numba compiles in nopython mode (most of math, much of NumPy).
+_NUMBA_MODULES = {"math", "np", "numpy", "cmath"}
 _ITERATE_ONLY = {"sum", "any", "all", "min", "max", "sorted", "set", "frozenset", "tuple", "join"}
 
 
@@ -151,22 +203,352 @@ def _line_seconds(profile: Profile, filename: str, lines: range) -> float:
 # -- rules -----------------------------------------------------------------------------------
 
 
+#: name -> [(line, value)] of the bindings of a scope (value None: a parameter or loop target).
+_Bindings = dict[str, list[tuple[int, ast.AST | None]]]
+
+
+def _memory_hot(profile: Profile, nbytes: int) -> bool:
+    """Large enough to be worth a memory hint: :data:`MIN_HINT_BYTES` and a real share of growth."""
+    if nbytes < MIN_HINT_BYTES:
+        return False
+    mem = profile.memory
+    growth = max(0, mem.peak_rss_bytes - mem.start_rss_bytes) if mem is not None else 0
+    return nbytes >= HOT_BYTES_SHARE * growth
+
+
+def _enclosing_scope(tree: ast.Module, line: int) -> ast.AST:
+    """The innermost function containing ``line`` (the module when none does)."""
+    best: ast.AST = tree
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= line <= end and (
+                best is tree or node.lineno >= getattr(best, "lineno", 0)
+            ):
+                best = node
+    return best
+
+
+def _assignments(scope: ast.AST) -> _Bindings:
+    """name -> [(line, value)] of every binding in ``scope``; ``None`` value: a loop target or a
+    parameter (a scalar or an unknown)."""
+    out: _Bindings = {}
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        a = scope.args
+        for arg in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg):
+            if arg is not None:
+                out.setdefault(arg.arg, []).append((scope.lineno, None))
+    nodes = _own_nodes(scope) if not isinstance(scope, ast.Module) else ast.walk(scope)
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    out.setdefault(t.id, []).append((node.lineno, node.value))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out.setdefault(node.target.id, []).append((node.lineno, node.value))
+        elif isinstance(node, ast.For | ast.comprehension):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    out.setdefault(n.id, []).append((getattr(node, "lineno", 0), None))
+    return out
+
+
+def _call_name(node: ast.AST) -> str:
+    if not isinstance(node, ast.Call):
+        return ""
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _origins(expr: ast.AST, names: _Bindings, depth: int = 0):
+    """The expressions ``expr`` may stand for, following simple names through their bindings."""
+    if isinstance(expr, ast.Name) and depth < 4:
+        bound = names.get(expr.id, [])
+        if not bound:
+            return [None]
+        out: list[ast.AST | None] = []
+        for _, value in bound:
+            out.extend([None] if value is None else _origins(value, names, depth + 1))
+        return out
+    return [expr]
+
+
+def _is_mask(expr: ast.AST, names: _Bindings) -> bool:
+    """True when ``expr`` is a boolean mask (a comparison, ``~m``, ``a & b``, isnan(...))."""
+    for node in _origins(expr, names):
+        if node is None:
+            continue
+        if isinstance(node, ast.Compare | ast.BoolOp):
+            return True
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
+            return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr | ast.BitXor):
+            return True
+        if _call_name(node) in _MASK_CALLS:
+            return True
+        if isinstance(node, ast.Subscript) and _is_mask(node.value, names):
+            return True  # a slice of a mask is a mask
+    return False
+
+
+def _index_array(expr: ast.AST, names: _Bindings) -> str | None:
+    """ "range" / "array" when ``expr`` is an integer index array (fancy indexing), else None."""
+    if _is_mask(expr, names):
+        return None
+    if isinstance(expr, ast.List | ast.ListComp):
+        return "array"
+    for node in _origins(expr, names):
+        if node is None:
+            continue
+        if isinstance(node, ast.List | ast.ListComp):
+            return "array"
+        name = _call_name(node)
+        if name in _INDEX_CALLS:
+            return "range" if name in _RANGE_CALLS else "array"
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            # a slice of something: an array (a scalar cannot be sliced); of an arange, a range
+            inner = _index_array(node.value, names)
+            return inner or "array"
+    return None
+
+
+def _statement_at(tree: ast.Module, line: int) -> list[ast.AST]:
+    """The expressions evaluated on ``line``: its innermost simple statement, or the header of a
+    compound statement (``for x in ...:``), without descending into nested bodies."""
+    best: ast.stmt | None = None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or not (
+            node.lineno <= line <= (node.end_lineno or node.lineno)
+        ):
+            continue
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        span = (node.end_lineno or node.lineno) - node.lineno
+        if best is None or span <= (best.end_lineno or best.lineno) - best.lineno:
+            best = node
+    if best is None:
+        return []
+    compound = ("body", "orelse", "finalbody", "handlers")
+    roots = [
+        value
+        for name, value in ast.iter_fields(best)
+        if name not in compound and isinstance(value, ast.AST)
+    ]
+    if isinstance(best, ast.With | ast.AsyncWith):
+        roots = [item.context_expr for item in best.items]
+    if isinstance(best, ast.For | ast.While | ast.If | ast.With | ast.AsyncWith | ast.Try):
+        if line != best.lineno:
+            return []
+    out: list[ast.AST] = []
+    for root in roots:
+        out.extend(ast.walk(root))
+    return out
+
+
+#: dtype spellings in ``astype(...)`` -> NumPy's dtype name.
+_DTYPE_ALIASES = {
+    "float": "float64",
+    "double": "float64",
+    "f8": "float64",
+    "float_": "float64",
+    "single": "float32",
+    "f4": "float32",
+    "half": "float16",
+    "f2": "float16",
+    "int": "int64",
+    "i8": "int64",
+    "i4": "int32",
+    "bool": "bool",
+    "bool_": "bool",
+}
+
+
+def _dtype_name(node: ast.AST) -> str | None:
+    """``np.float32`` / ``"float32"`` / ``float`` -> "float32" / "float32" / "float64"."""
+    if isinstance(node, ast.Attribute):
+        raw = node.attr
+    elif isinstance(node, ast.Name):
+        raw = node.id
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        raw = node.value.lstrip("<>=|")
+    else:
+        return None
+    return _DTYPE_ALIASES.get(raw, raw)
+
+
+def _observed_dtype(profile: Profile, filename: str, name: str) -> str | None:
+    """The dtype the memory engine saw for the array bound to ``name`` in ``filename``, when it
+    saw exactly one."""
+    if profile.memory is None:
+        return None
+    seen = {a.dtype for a in profile.memory.arrays if a.file == filename and a.name == name}
+    return seen.pop() if len(seen) == 1 else None
+
+
+def _copy_reasons(
+    tree: ast.Module, line: int, dtype_of: Callable[[str], str | None] = lambda name: None
+) -> list[tuple[str, str]]:
+    """(title, why) for each copy on ``line`` that a view (or no copy at all) could replace.
+
+    Boolean-mask indexing is never one: the selected elements are not evenly spaced, so no view
+    can hold them. List comprehensions and other Python containers are not arrays. ``astype``
+    is one only when the array already has the target dtype (``dtype_of`` says, from the arrays
+    the profile saw): a real conversion cannot be a view.
+    """
+    names = _assignments(_enclosing_scope(tree, line))
+    found: list[tuple[str, str]] = []
+    for node in _statement_at(tree, line):
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            func = node.func
+            owner = (
+                func.value.id
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                else ""
+            )
+            copy_false = any(
+                k.arg == "copy" and isinstance(k.value, ast.Constant) and k.value.value is False
+                for k in node.keywords
+            )
+            target = _dtype_name(node.args[0]) if node.args else None
+            source = (
+                dtype_of(func.value.id)
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                else None
+            )
+            if name == "astype" and not copy_false and target and target == source:
+                found.append(
+                    (
+                        "astype() copies even when the dtype already matches",
+                        "astype() always copies; .astype(dtype, copy=False) returns the array "
+                        "itself when it already has that dtype",
+                    )
+                )
+            elif (
+                name == "array"
+                and owner in ("np", "numpy")
+                and node.args
+                and not isinstance(node.args[0], ast.List | ast.Tuple | ast.ListComp)
+                and not copy_false
+            ):
+                found.append(
+                    (
+                        "np.array(x) copies an existing array",
+                        "np.array(x) copies x; np.asarray(x) does not",
+                    )
+                )
+            elif name == "copy" and (owner in ("np", "numpy") or not node.args):
+                found.append(
+                    (
+                        "explicit copy of a large array",
+                        "an explicit copy; drop it when nothing writes to either array",
+                    )
+                )
+            elif name == "flatten" and isinstance(func, ast.Attribute):
+                found.append(
+                    (
+                        "flatten() copies where ravel() gives a view",
+                        "flatten() always copies; ravel() returns a view when it can",
+                    )
+                )
+        elif isinstance(node, ast.Subscript):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            for part in parts:
+                if isinstance(part, ast.Slice | ast.Constant):
+                    continue
+                kind = _index_array(part, names)
+                if kind is None:
+                    continue
+                if kind == "range":
+                    why = (
+                        "fancy indexing with a range of indices copies; the slice "
+                        "a[start:stop:step] selects the same elements as a view"
+                    )
+                else:
+                    why = (
+                        "fancy (integer-array) indexing copies; when the indices are a regular "
+                        "range, a slice (a[start:stop:step]) is a view"
+                    )
+                found.append(("fancy-index copy where a slice would be a view", why))
+                break
+    return found
+
+
+def _previous_statement_line(tree: ast.Module, line: int) -> int | None:
+    """The line of the simple statement just before the one on ``line`` in the same block."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for i, stmt in enumerate(block):
+                if isinstance(stmt, ast.stmt) and stmt.lineno == line and i > 0:
+                    prev = block[i - 1]
+                    compound = ast.For | ast.While | ast.If | ast.With | ast.Try | ast.FunctionDef
+                    if isinstance(prev, compound | ast.ClassDef | ast.AsyncFunctionDef):
+                        return None
+                    return prev.lineno
+    return None
+
+
+def _assigned_name(tree: ast.Module, line: int) -> str | None:
+    """``x`` when the statement on ``line`` is ``x = ...``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and node.lineno == line and len(node.targets) == 1:
+            target = node.targets[0]
+            return target.id if isinstance(target, ast.Name) else None
+    return None
+
+
+def _observed_bytes(profile: Profile, filename: str, name: str) -> int:
+    """The size of the largest array the memory engine saw bound to ``name`` in ``filename``."""
+    if profile.memory is None:
+        return 0
+    sizes = [a.nbytes for a in profile.memory.arrays if a.file == filename and a.name == name]
+    return max(sizes, default=0)
+
+
+def _creation_line(profile: Profile, filename: str, line: int, name: str) -> int:
+    """The line that assigned ``name`` last before ``line`` in its function (where the array was
+    made, which is where its dtype is chosen), or ``line`` when none is found."""
+    tree = _tree(profile, filename)
+    if tree is None or not name.isidentifier():
+        return line
+    bound = _assignments(_enclosing_scope(tree, line)).get(name, [])
+    made = [ln for ln, value in bound if value is not None and ln <= line]
+    return max(made) if made else line
+
+
 def rule_float64_downcast(profile: Profile) -> Iterator[Hint]:
-    """A large float64 array whose values float32 holds within :data:`FLOAT32_RTOL`."""
+    """A large float64 array whose values float32 holds within :data:`FLOAT32_RTOL`.
+
+    The hint points at the line that created the array (its dtype is chosen there), once per
+    line even when several frames saw it.
+    """
     if profile.memory is None:
         return
-    for arr in profile.memory.arrays:
-        if arr.dtype != "float64" or arr.nbytes < MIN_HINT_BYTES:
+    seen: set[tuple[str, int]] = set()
+    for arr in sorted(profile.memory.arrays, key=lambda a: -a.nbytes):
+        if arr.dtype != "float64" or not _memory_hot(profile, arr.nbytes):
             continue
         err = arr.float32_max_rel_error
         if err is None or err > FLOAT32_RTOL or arr.float32_overflow:
             continue
+        line = _creation_line(profile, arr.file, arr.line, arr.name)
+        if (arr.file, line) in seen:
+            continue
+        seen.add((arr.file, line))
         saved = arr.nbytes // 2
         yield Hint(
             rule="float64-downcast",
             title=f"{arr.name}: float64 array that float32 holds",
             file=arr.file,
-            line=arr.line,
+            line=line,
             function=arr.function,
             evidence=(
                 f"{arr.name} {tuple(arr.shape)} float64 is {arr.nbytes / 2**20:.1f} MiB; a float32 "
@@ -176,45 +558,83 @@ def rule_float64_downcast(profile: Profile) -> Iterator[Hint]:
                 f"perfkit.downcast({arr.name}, rtol={FLOAT32_RTOL:g}) or create it with "
                 f"dtype=np.float32: saves {saved / 2**20:.1f} MiB and halves memory traffic"
             ),
-            source=_line_text(profile, arr.file, arr.line),
+            source=_line_text(profile, arr.file, line),
             bytes_saved=saved,
         )
 
 
 def rule_copy_not_view(profile: Profile) -> Iterator[Hint]:
-    """A line that allocates a copy of a large array where a view could do."""
+    """A line that allocates a large copy where a view (or no copy) could do.
+
+    Read from the line's syntax: ``astype`` without ``copy=False``, ``np.array(x)``, ``.copy()``,
+    ``flatten()``, and fancy indexing with an integer index array (``a[:, idx[k:]]``), where a
+    slice is a view. Boolean-mask indexing always copies (no view can select scattered elements)
+    and is never reported here.
+    """
     if profile.memory is None:
         return
     best: dict[tuple[str, int], int] = {}
+    sampled: dict[tuple[str, int], bool] = {}
     for site in profile.memory.top_lines:
-        if site.size_bytes >= MIN_HINT_BYTES:
-            key = (site.file, site.line)
-            best[key] = max(best.get(key, 0), site.size_bytes)
+        key = (site.file, site.line)
+        best[key] = max(best.get(key, 0), site.size_bytes)
+        sampled[key] = sampled.get(key, True) and site.method == "rss_growth"
+    # (file, line of the copy) -> (bytes, reasons, the line the bytes were charged to)
+    found: dict[tuple[str, int], tuple[int, list[tuple[str, str]], list[int]]] = {}
     for (filename, line), size in best.items():
-        text = _line_text(profile, filename, line)
-        why = [msg for pattern, msg in _COPY_PATTERNS if pattern.search(text)]
-        if not why:
+        tree = _tree(profile, filename)
+        if tree is None:
             continue
+
+        def dtype_of(name: str, f: str = filename) -> str | None:
+            return _observed_dtype(profile, f, name)
+
+        where, reasons = line, _copy_reasons(tree, line, dtype_of)
+        if not reasons and sampled[(filename, line)]:
+            # RSS growth is charged to the line running when the sampler next looks: a copy
+            # that ends between two samples lands on the statement after it
+            # only when the array that statement made was seen, about as large as the growth
+            prev = _previous_statement_line(tree, line)
+            made = _assigned_name(tree, prev) if prev is not None else None
+            seen = _observed_bytes(profile, filename, made) if made else 0
+            if prev is not None and seen >= size // 2:
+                where, reasons = prev, _copy_reasons(tree, prev, dtype_of)
+        if not reasons:
+            continue
+        total, _, charged = found.get((filename, where), (0, reasons, []))
+        found[(filename, where)] = (total + size, reasons, [*charged, line])
+    for (filename, line), (size, reasons, charged) in found.items():
+        if not _memory_hot(profile, size):
+            continue
+        title, why = reasons[0]
+        moved = [c for c in charged if c != line]
+        if moved:
+            measured = (
+                f"memory grew by {size / 2**20:.1f} MiB between this line and line "
+                f"{moved[0]} (the sampler charged it to line {moved[0]})"
+            )
+        else:
+            measured = f"this line allocated {size / 2**20:.1f} MiB"
         function = next(
             (
                 s.function
                 for s in profile.memory.top_lines
-                if s.file == filename and s.line == line and s.function
+                if s.file == filename and s.line in (line, *charged) and s.function
             ),
             "",
         )
         yield Hint(
             rule="copy-not-view",
-            title="large copy where a view could do",
+            title=title,
             file=filename,
             line=line,
             function=function,
-            evidence=f"this line allocated {size / 2**20:.1f} MiB ({why[0]})",
+            evidence=f"{measured} ({why})",
             suggestion=(
                 "use a view: slicing, np.asarray, .astype(dtype, copy=False), ravel(); wrap the "
                 "block in `with perfkit.no_copy():` to catch new large buffers"
             ),
-            source=text,
+            source=_line_text(profile, filename, line),
             bytes_saved=size,
         )
 
@@ -244,15 +664,56 @@ def _numba_friendly(loop: ast.AST) -> bool:
         if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
             return False
         if isinstance(node, ast.Call):
-            func = node.func
-            name = (
-                func.id
-                if isinstance(func, ast.Name)
-                else (func.attr if isinstance(func, ast.Attribute) else "")
-            )
-            if name not in _NUMBA_FRIENDLY_CALLS and name not in ("append",):
+            name = _call_name(node)
+            if name not in _NUMBA_FRIENDLY_CALLS and _root_name(node.func) not in _NUMBA_MODULES:
                 return False
     return True
+
+
+#: Array methods whose time is spent in NumPy's C loops, not in the interpreter.
+_ARRAY_METHODS = {"sum", "mean", "dot", "std", "var", "max", "min", "cumsum", "prod", "copy"}
+
+
+def _scalar_loop(loop: ast.AST) -> bool:
+    """True when the loop works element by element (where numba pays off), not on whole arrays.
+
+    A loop that indexes single elements with its loop variables (``x[i]``, ``X[i, j]``) is
+    scalar; so is pure arithmetic with no NumPy call. A loop over ``a @ b`` or NumPy calls on
+    whole arrays spends its time in compiled code already: numba would not help.
+    """
+    targets = {
+        n.id
+        for node in ast.walk(loop)
+        if isinstance(node, ast.For)
+        for n in ast.walk(node.target)
+        if isinstance(n, ast.Name)
+    }
+    element = False
+    array_calls = False
+    for node in ast.walk(loop):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            return False
+        if isinstance(node, ast.Subscript):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            if not any(isinstance(p, ast.Slice) for p in parts) and _names(index) & targets:
+                element = True
+        if isinstance(node, ast.Call):
+            root = _root_name(node.func)
+            if root in ("np", "numpy") or (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in _ARRAY_METHODS
+                and root not in ("math", "cmath")
+            ):
+                array_calls = True
+    return element or not array_calls
+
+
+def _root_name(node: ast.AST) -> str:
+    """``np`` for ``np.random.normal``; "" when the expression does not start with a name."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 def rule_numba_loop(profile: Profile) -> Iterator[Hint]:
@@ -261,15 +722,27 @@ def rule_numba_loop(profile: Profile) -> Iterator[Hint]:
         if not func.user_code or not _hot(profile, func.total_s, HOT_FUNCTION_SHARE):
             continue
         tree = _tree(profile, func.file)
-        node = _function_node(tree, func.line, func.function) if tree else None
+        if tree is not None and func.function == "<module>":
+            node: ast.AST | None = tree  # a loop at the top level of a script
+        else:
+            node = _function_node(tree, func.line, func.function) if tree else None
         if node is None:
             continue
+        # Samples with no line (CPython 3.11 gives the back-edge jump of a loop without calls no
+        # line number, and that is where such a loop lets the sampler in) are loop time.
+        unplaced = sum(
+            h.self_s
+            for h in profile.hot_lines
+            if h.file == func.file and h.line <= 0 and h.function == func.function
+        )
         for loop in _own_nodes(node):
             if not isinstance(loop, ast.For | ast.While):
                 continue
             span = range(loop.lineno, (loop.end_lineno or loop.lineno) + 1)
-            loop_s = _line_seconds(profile, func.file, span)
-            if loop_s < LOOP_DOMINANCE * func.total_s or not _numba_friendly(loop):
+            loop_s = _line_seconds(profile, func.file, span) + unplaced
+            if loop_s < LOOP_DOMINANCE * func.total_s:
+                continue
+            if not _numba_friendly(loop) or not _scalar_loop(loop):
                 continue
             yield Hint(
                 rule="numba-loop",

@@ -88,6 +88,22 @@ def test_downcast_fires_for_large_float64_that_float32_holds():
     assert "perfkit.downcast(prices" in h.suggestion and "80.0 MiB" in h.evidence
 
 
+SRC_FILLED = """
+def build(x):
+    n = len(x)
+    feats = np.empty((n, 6))
+    feats[:, 0] = x
+    feats[:, 1] = x * x
+    return feats
+"""
+
+
+def test_downcast_points_at_the_line_that_created_the_array():
+    seen = ArrayObservation(FILE, 5, "build", "feats", "float64", (10**6, 6), 48 * MB, 5e-8)
+    (h,) = rule_float64_downcast(make(SRC_FILLED, memory=_mem([seen])))
+    assert h.line == 3 and "np.empty" in h.source
+
+
 def test_downcast_silent_on_float32_small_overflowing_or_imprecise_arrays():
     for arr in (_arr(dtype="float32"), _arr(nbytes=MB), _arr(overflow=True), _arr(err=1e-3)):
         assert list(rule_float64_downcast(make(SRC_ARRAY, memory=_mem([arr])))) == []
@@ -108,9 +124,91 @@ def _site(line, size):
     return AllocationSite(FILE, line, "stats", size, 1, "", "rss_growth")
 
 
-def test_copy_fires_on_large_astype_line():
-    (h,) = rule_copy_not_view(make(SRC_COPY, memory=_mem(sites=[_site(2, 64 * MB)])))
+def _seen(name, dtype, line=2):
+    return ArrayObservation(FILE, line, "stats", name, dtype, (1000, 1000), 8 * MB, None)
+
+
+def test_copy_fires_on_large_astype_to_the_same_dtype():
+    mem = _mem(arrays=[_seen("panel", "float64")], sites=[_site(2, 64 * MB)])
+    (h,) = rule_copy_not_view(make(SRC_COPY, memory=mem))
     assert h.line == 2 and "astype" in h.evidence and "perfkit.no_copy" in h.suggestion
+
+
+def test_copy_silent_on_astype_that_converts_or_of_unknown_dtype():
+    """A real conversion (float32 -> float64) cannot be a view; an unseen dtype is no evidence."""
+    converting = _mem(arrays=[_seen("panel", "float32")], sites=[_site(2, 64 * MB)])
+    assert list(rule_copy_not_view(make(SRC_COPY, memory=converting))) == []
+    unknown = _mem(sites=[_site(2, 64 * MB)])
+    assert list(rule_copy_not_view(make(SRC_COPY, memory=unknown))) == []
+
+
+SRC_MASKS = """
+def features(work, values, prices, n):
+    positive = work[work > 0]
+    ok = np.isfinite(work) & (work < 3)
+    kept = work[ok]
+    big = [v for v in values if v > 0]
+    idx = np.arange(n)
+    recent = prices[:, idx[n // 2 :]]
+    picked = prices[[0, 5, 9]]
+    row = prices[n - 1]
+    order = np.argsort(values)
+    ranked = prices[:, order]
+    return positive, kept, big, recent, picked, row, ranked
+"""
+
+
+def _sites(*lines):
+    return _mem(sites=[_site(line, 64 * MB) for line in lines])
+
+
+def test_boolean_mask_is_never_a_copy_a_view_could_avoid():
+    prof = make(SRC_MASKS, memory=_sites(2, 3, 4))
+    assert list(rule_copy_not_view(prof)) == []
+
+
+def test_list_comprehension_is_not_called_mask_indexing():
+    assert list(rule_copy_not_view(make(SRC_MASKS, memory=_sites(5)))) == []
+
+
+def test_fancy_index_where_a_slice_is_a_view_is_reported_at_its_line():
+    (h,) = rule_copy_not_view(make(SRC_MASKS, memory=_sites(7)))
+    assert h.line == 7 and "slice" in h.evidence and "view" in h.evidence
+    assert "boolean" not in h.evidence
+    hints = {h.line: h for h in rule_copy_not_view(make(SRC_MASKS, memory=_sites(8, 9, 11)))}
+    assert set(hints) == {8, 11}  # a list index and an argsort order copy; prices[n - 1] is a view
+
+
+SRC_LATE = """
+def normalize(batch):
+    frame = np.array(batch)
+    frame -= frame.mean()
+    return frame
+"""
+
+
+def test_rss_growth_charged_to_the_next_line_goes_back_to_the_copy():
+    """The RSS sampler charges a copy that ends between two samples to the following line."""
+    frame = ArrayObservation(FILE, 3, "normalize", "frame", "float32", (6 * MB,), 24 * MB, None)
+    site = AllocationSite(FILE, 3, "normalize", 24 * MB, 1, "", "rss_growth")
+    (h,) = rule_copy_not_view(make(SRC_LATE, memory=_mem([frame], [site])))
+    assert h.line == 2 and "np.asarray" in h.evidence and "line 3" in h.evidence
+    # exact (tracemalloc) sites stay where they are
+    exact = AllocationSite(FILE, 3, "normalize", 24 * MB, 1, "", "tracemalloc")
+    assert list(rule_copy_not_view(make(SRC_LATE, memory=_mem([frame], [exact])))) == []
+    # without an array of that size made by the copy, the growth is not the copy's
+    small = ArrayObservation(FILE, 3, "normalize", "frame", "float32", (1000,), 4000, None)
+    assert list(rule_copy_not_view(make(SRC_LATE, memory=_mem([small], [site])))) == []
+    assert list(rule_copy_not_view(make(SRC_LATE, memory=_mem([], [site])))) == []
+
+
+def test_memory_hint_needs_a_real_share_of_the_growth():
+    """5 MiB in a run that grew by 2 GiB is cold; the same 5 MiB in a 50 MiB run is not."""
+    site = [_site(7, 5 * MB)]
+    cold = MemoryReport(10 * MB, 2058 * MB, 50 * MB, top_lines=tuple(site))
+    assert list(rule_copy_not_view(make(SRC_MASKS, memory=cold))) == []
+    hot = MemoryReport(10 * MB, 60 * MB, 50 * MB, top_lines=tuple(site))
+    assert [h.line for h in rule_copy_not_view(make(SRC_MASKS, memory=hot))] == [7]
 
 
 def test_copy_silent_on_small_allocation_and_on_a_slice():
@@ -151,6 +249,87 @@ def test_numba_fires_on_hot_numeric_loop():
     )
     (h,) = rule_numba_loop(prof)
     assert h.line == 3 and "numba.njit" in h.suggestion and "0.75 s" in h.evidence
+
+
+SRC_BOTH = """
+def rolling(x, window):
+    out = np.full(len(x), np.nan)
+    for i, v in enumerate(x):
+        lo = max(0, i - window + 1)
+        s = 0.0
+        for j in range(lo, i + 1):
+            s += x[j]
+        out[i] = math.sqrt(abs(s)) + v
+    return out
+
+def main(panel):
+    results = []
+    for k in range(len(panel)):
+        results.append(rolling(panel[k], 20))
+    return results
+"""
+
+
+def test_numba_and_joblib_both_fire_on_a_hot_numeric_loop_called_per_item():
+    prof = make(
+        SRC_BOTH,
+        [fn("rolling", 1, 0.9, 0.0, cpu=0.88), fn("main", 11, 0.95, 0.0, cpu=0.9)],
+        [hl(7, 0.6, function="rolling"), hl(8, 0.2, function="rolling")],
+    )
+    rules = {(h.rule, h.line) for h in find_hints(prof)}
+    assert rules == {("numba-loop", 3), ("joblib-candidate", 14)}
+
+
+SRC_BLAS = """
+def main(a, b):
+    for _ in range(30):
+        a = (a @ b) / 700.0
+    total = 0.0
+    for _ in range(30):
+        total += np.sqrt(a).sum()
+    return a, total
+"""
+
+SRC_TOP = """
+best = 0
+for n in range(1, 10000):
+    m = n
+    steps = 0
+    while m != 1:
+        m = m // 2 if m % 2 == 0 else 3 * m + 1
+        steps += 1
+    best = max(best, steps)
+"""
+
+
+def test_numba_counts_samples_with_no_line_as_loop_time():
+    """CPython 3.11 gives a call-free loop's back edge no line: those samples are the loop's."""
+    prof = make(
+        SRC_LOOP,
+        [fn("sma", 1, 0.8, 0.8)],
+        [HotLine(FILE, 0, "sma", 0.7, 0.7), hl(6, 0.05, function="sma")],
+    )
+    (h,) = rule_numba_loop(prof)
+    assert h.line == 3
+
+
+def test_numba_silent_on_loops_whose_time_is_in_numpy():
+    prof = make(
+        SRC_BLAS,
+        [fn("main", 1, 0.9, 0.0)],
+        [hl(3, 0.5, function="main"), hl(6, 0.35, function="main")],
+    )
+    assert list(rule_numba_loop(prof)) == []
+
+
+def test_numba_fires_on_a_hot_loop_at_the_top_level_of_a_script():
+    prof = make(
+        SRC_TOP,
+        [fn("<module>", 1, 0.95, 0.0)],
+        [hl(6, 0.5, function="<module>"), hl(7, 0.3, function="<module>")],
+    )
+    (h,) = rule_numba_loop(prof)
+    assert h.line == 2
 
 
 def test_numba_silent_when_cold_or_not_compilable():
