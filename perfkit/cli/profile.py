@@ -170,7 +170,13 @@ def run(args: argparse.Namespace) -> int:
     out = os.path.abspath(shown_out)
     from perfkit._atomic import check_writable
 
-    check_writable(out, directory=True)
+    try:
+        check_writable(out, directory=True)
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(
+            f"cannot use {_clip(shown_out)} as the report folder: {reason}", "choose another --out"
+        ) from None
     stderr = _Stderr.capture()
     outcome = profile_program(program, options, commit=commit)
     result = outcome.run
@@ -210,6 +216,10 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     return result.exit_status
+
+
+def _clip(text: str, width: int = 80) -> str:
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
 
 
 class _Stderr:

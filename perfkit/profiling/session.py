@@ -45,8 +45,11 @@ class Options:
     def __post_init__(self) -> None:
         if self.cpu not in CPU_ENGINES:
             raise UsageError(f"unknown --cpu {self.cpu!r}", f"use one of: {', '.join(CPU_ENGINES)}")
-        if not self.interval_s > 0:
-            raise UsageError(f"--interval must be > 0 (got {self.interval_s})", "e.g. 0.001")
+        if not 0 < self.interval_s <= 60:  # NaN and infinity fail too
+            raise UsageError(
+                f"--interval must be a number of seconds in (0, 60] (got {self.interval_s})",
+                "e.g. 0.01",
+            )
         if self.lines_top < 1:
             raise UsageError("--lines-top must be at least 1", "e.g. --lines-top 5")
 

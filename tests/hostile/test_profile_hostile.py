@@ -35,13 +35,17 @@ def _script(folder: Path) -> Path:
     arg=st.sampled_from(ARG_STRINGS),
 )
 def test_hostile_options_and_names(tmp_path_factory, out, interval, fmt, arg):
-    folder = tmp_path_factory.mktemp("profile")
+    # run three folders deep, so an --out such as ../../x stays inside this example's folder
+    folder = tmp_path_factory.mktemp("profile") / "a" / "b" / "c"
+    folder.mkdir(parents=True)
     script = _script(folder)
     snap = snapshot([script])
     argv = ["profile", "--quiet", "--interval", interval, "--format", fmt, "--out", out]
     result = run_cli([*argv, str(script), arg], cwd=folder, timeout=120)
     target = folder / out if out else None
-    assert_contract(result, snap, [target] if target and out.strip() else [])
+    # a name longer than the file system allows cannot exist (and cannot even be stat'ed)
+    checkable = target is not None and out.strip() and len(out) < 255
+    assert_contract(result, snap, [target] if checkable else [])
     if result.rc == 0:
         assert result.out.strip() == "2"  # the program saw its one argument, untouched
 
