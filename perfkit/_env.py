@@ -1,14 +1,18 @@
-"""Run metadata shared by every result model: machine, versions, git commit, time."""
+"""Run metadata shared by every result model: machine, versions, git commit, time, conditions.
+
+One module for every result (profiles, bench runs, compression reports, benchmarks' markdown).
+It is imported at profile start-up, so it imports only light standard-library modules at the top;
+``importlib.metadata`` (about 80 ms) is loaded only when package versions are read from it.
+"""
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import platform
 import subprocess
 import sys
+import time
 from functools import lru_cache
-from importlib import metadata
 from typing import Any
 
 #: Packages whose versions change results; read from metadata, so nothing heavy is imported.
@@ -27,14 +31,31 @@ TRACKED_PACKAGES = (
     "distributed",
     "ta-lib",
 )
+#: Packages whose versions a profile records when the program loaded them (no metadata reads).
+VERSIONED_MODULES = (
+    "numpy",
+    "numba",
+    "pandas",
+    "joblib",
+    "torch",
+    "pyinstrument",
+    "line_profiler",
+    "memory_profiler",
+    "psutil",
+    "polars",
+    "pyarrow",
+    "scipy",
+    "sklearn",
+)
 
 
 def utc_now_iso() -> str:
     """The current UTC time as ISO 8601 with a Z suffix, second resolution."""
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (or platform's guess)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
@@ -45,26 +66,87 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-@lru_cache(maxsize=1)
-def machine_info() -> dict[str, Any]:
-    """Host, OS, CPU model and count, Python, and installed versions of the tracked packages."""
+_cpu_model = cpu_model  # older name, kept for callers
+
+
+def _installed_versions() -> dict[str, str]:
+    from importlib import metadata
+
     versions: dict[str, str] = {}
     for pkg in TRACKED_PACKAGES:
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             continue
+    return versions
+
+
+def _loaded_versions() -> dict[str, str]:
+    from perfkit import __version__
+
+    versions = {"perfkit": __version__}
+    for name in VERSIONED_MODULES:
+        v = getattr(sys.modules.get(name), "__version__", None)
+        if isinstance(v, str):
+            versions[name] = v
+    return versions
+
+
+@lru_cache(maxsize=2)
+def machine_info(light: bool = False) -> dict[str, Any]:
+    """Host, OS, CPU model and count, Python, and versions of the tracked packages.
+
+    ``light=True`` (profile start-up) takes versions from the modules already loaded instead of
+    reading package metadata; the keys are the same.
+    """
+    uname = platform.uname()
     return {
-        "node": platform.node(),
-        "system": platform.system(),
-        "release": platform.release(),
-        "machine": platform.machine(),
-        "cpu_model": _cpu_model(),
+        "node": uname.node,
+        "system": uname.system,
+        "release": uname.release,
+        "machine": uname.machine,
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "python_version": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "python_executable": sys.executable,
-        "versions": versions,
+        "versions": _loaded_versions() if light else _installed_versions(),
+    }
+
+
+def load_average() -> float | None:
+    """The 1-minute load average (``None`` where the platform has none)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (OSError, AttributeError):
+        return None
+
+
+def copy_bandwidth_gbs(size_bytes: int = 256 << 20, repeat: int = 5) -> float:
+    """Memory copy bandwidth in GB/s (best of ``repeat`` copies of a ``size_bytes`` buffer).
+
+    Counted as bytes read plus bytes written, as STREAM's copy does, so a bandwidth-bound kernel
+    that reads ``r`` and writes ``w`` bytes per element needs at least ``(r + w) / bandwidth``.
+    """
+    src = bytearray(size_bytes)
+    dst = bytearray(size_bytes)
+    view_src, view_dst = memoryview(src), memoryview(dst)
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        view_dst[:] = view_src  # one memmove
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size_bytes / best / 1e9
+
+
+def bench_conditions(measure_bandwidth: bool = True) -> dict[str, Any]:
+    """What a benchmark must record beside its figures: CPU, cores, load, copy bandwidth."""
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1m": load_average(),
+        "copy_bandwidth_gbs": copy_bandwidth_gbs() if measure_bandwidth else None,
+        "time": utc_now_iso(),
     }
 
 
@@ -106,3 +188,46 @@ def commit_info(cwd: str | None = None) -> dict[str, Any]:
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")) if commit else False,
         "time": git("show", "-s", "--format=%cI", "HEAD") if commit else "",
     }
+
+
+class CommitLookup:
+    """The git commit and branch of ``cwd``, looked up by a ``git`` process started at once.
+
+    The process runs while perfkit imports and the program runs; :meth:`result` collects it.
+    Keys match :func:`perfkit._env.commit_info`; empty values outside a repository. The dirty
+    flag would need ``git status``, a tree walk that costs more than the rest of start-up, so it
+    is left unknown (None).
+    """
+
+    def __init__(self, cwd: str) -> None:
+        import subprocess
+
+        try:
+            # One git call: commit, commit time and ref names ("HEAD -> main, origin/main").
+            self._proc: Any = subprocess.Popen(
+                ["git", "log", "-1", "--format=%H%n%cI%n%D"],
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError:
+            self._proc = None
+
+    def result(self) -> dict[str, Any]:
+        """The commit info (waits for git, at most 5 s)."""
+        empty = {"id": "", "branch": "", "dirty": None, "time": ""}
+        if self._proc is None:
+            return empty
+        try:
+            out, _ = self._proc.communicate(timeout=5)
+        except Exception:  # noqa: BLE001 - commit metadata is optional
+            self._proc.kill()
+            return empty
+        head = out.splitlines() if self._proc.returncode == 0 else []
+        if len(head) < 2:
+            return empty
+        refs = head[2] if len(head) > 2 else ""
+        branch = refs.split("HEAD -> ", 1)[1].split(",")[0].strip() if "HEAD -> " in refs else ""
+        return {"id": head[0], "branch": branch, "dirty": None, "time": head[1]}
