@@ -55,14 +55,18 @@ def to_speedscope(profile: Profile) -> dict[str, Any]:
         return i
 
     profiles = []
-    for thread in profile.threads:
+    # the main process's threads, then those of the child processes it started (if followed)
+    threads = [(thread.name, thread) for thread in profile.threads] + [
+        (f"{p.role} {p.pid} — {t.name}", t) for p in profile.processes for t in p.threads
+    ]
+    for label, thread in threads:
         events = _events(thread.root.children, frame_id)
         if not events:
             continue
         profiles.append(
             {
                 "type": "evented",
-                "name": f"{profile.program} — {thread.name}",
+                "name": f"{profile.program} — {label}",
                 "unit": "seconds",
                 "startValue": 0,
                 "endValue": events[-1]["at"],

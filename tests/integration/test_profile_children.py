@@ -166,6 +166,14 @@ def test_pool_workers_are_followed(tmp_path: Path, kind: str, role: str) -> None
     _assert_worker_function(workers, body, "burn")
     assert any(f["function"] == "burn" and f["file"].endswith("prog.py") for f in body["functions"])
     assert any("child process" in n for n in body["notes"])
+    # the hints read the workers' code like the main process's: its source is kept, and
+    # burn's loop (line 12) is a numba candidate
+    assert list(body["sources"]) == [str(tmp_path / "prog.py")]
+    if kind == "fork":
+        assert any(
+            h["function"] == "burn" and h["file"].endswith("prog.py") and h["line"] == 12
+            for h in body["hints"]
+        ), body["hints"]
     html = (tmp_path / "out" / "index.html").read_text()
     assert "<h2>Processes</h2>" in html and "all processes merged" in html
 

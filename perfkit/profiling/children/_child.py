@@ -60,7 +60,7 @@ _SESSION: ChildSampler | None = None
 _REAL_EXIT = os._exit
 _REAL_KILL = os.kill
 #: How long ``os.kill`` of a followed process waits for it to write its record first.
-KILL_WAIT_S = 0.5
+KILL_WAIT_S = 1.0
 _HOOKS_INSTALLED = False
 #: In the profiled (main) process while it follows children: ``(folder, interval)`` for forks.
 MAIN_FOLLOW: tuple[str, float] | None = None

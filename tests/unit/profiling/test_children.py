@@ -318,6 +318,17 @@ def test_terminal_and_html_sections_list_processes_and_escape() -> None:
     assert render.terminal_sections(single) == [] and render.html_section(single, str) == ""
 
 
+def test_speedscope_has_a_profile_per_thread_of_every_process() -> None:
+    from perfkit.render.speedscope import to_speedscope
+
+    names = [p["name"] for p in to_speedscope(_profile())["profiles"]]
+    assert names == [
+        "job.py — MainThread",
+        "job.py — loky worker 11 — MainThread",
+        "job.py — loky worker 12 — MainThread",
+    ]
+
+
 # -- the parent's set-up and the bootstrap -----------------------------------------------------
 def test_follower_restores_the_environment_and_removes_its_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
