@@ -1,9 +1,15 @@
-"""The renderer protocol and registry for profiles: a :class:`Profile` in, text or bytes out.
+"""The renderer protocol and registries: a result model in, text or bytes out.
 
-A renderer has a ``name``, a ``file_name`` (what it is saved as in a profile folder) and
-``render(profile) -> str | bytes``; it reads the model and never measures. Renderers are named
-as ``"module:Class"`` strings and imported on first use, so a terminal-only run does not import
-the HTML renderer.
+A renderer has a ``name``, a file name or extension and ``render(model) -> str | bytes``; it
+reads the model and never measures. Renderers are named as ``"module:Class"`` strings and
+imported on first use, so a terminal-only run does not import the HTML renderer.
+
+:data:`RENDERERS` holds the profile renderers (each with the ``file_name`` it is saved as in a
+profile folder). :data:`MODEL_RENDERERS` holds every result model's renderers by model kind —
+``profile``, ``bench`` (:class:`~perfkit.bench.results.BenchRun`), ``downcast``
+(:class:`~perfkit.memory.DowncastReport`), ``comparison``
+(:class:`~perfkit.compress.compare.ComparisonReport`) and ``diff``
+(:class:`~perfkit.profiling.diff.ProfileDiff`); :func:`render` picks by the model's type.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from perfkit.errors import UsageError
 
@@ -26,6 +32,40 @@ RENDERERS: dict[str, str] = {
     "json": "perfkit.render.json_out:JsonRenderer",
     "speedscope": "perfkit.render.speedscope:SpeedscopeRenderer",
     "pstats": "perfkit.render.pstats_out:PstatsRenderer",
+}
+#: Model kind -> format name -> "module:Class", for every result model.
+MODEL_RENDERERS: dict[str, dict[str, str]] = {
+    "profile": RENDERERS,
+    "bench": {
+        "terminal": "perfkit.render.bench_table:BenchTerminalRenderer",
+        "markdown": "perfkit.render.bench_table:BenchMarkdownRenderer",
+        "json": "perfkit.render.bench_table:BenchJsonRenderer",
+        "html": "perfkit.render.bench_html:BenchHtmlRenderer",
+    },
+    **{
+        kind: {
+            fmt: f"perfkit.render.reports:{prefix}{cls}Renderer"
+            for fmt, cls in (
+                ("terminal", "Terminal"),
+                ("markdown", "Markdown"),
+                ("json", "Json"),
+                ("html", "Html"),
+            )
+        }
+        for kind, prefix in (
+            ("downcast", "Downcast"),
+            ("comparison", "Comparison"),
+            ("diff", "Diff"),
+        )
+    },
+}
+#: Class name of a result model -> its kind in :data:`MODEL_RENDERERS`.
+MODEL_KINDS = {
+    "Profile": "profile",
+    "BenchRun": "bench",
+    "DowncastReport": "downcast",
+    "ComparisonReport": "comparison",
+    "ProfileDiff": "diff",
 }
 #: What ``perfkit profile`` writes when ``--format`` is not given (pstats joins under tracing).
 DEFAULT_FORMATS = ("terminal", "html", "json", "speedscope")
@@ -42,20 +82,68 @@ class Renderer(Protocol):
         """The rendered output."""
 
 
-def get_renderer(name: str) -> Renderer:
-    """An instance of the renderer registered as ``name``; unknown names list the valid ones."""
+@runtime_checkable
+class ModelRenderer(Protocol):
+    """Turns one result model into one output."""
+
+    name: ClassVar[str]
+    file_extension: ClassVar[str]
+
+    def render(self, model: Any) -> str | bytes:
+        """The rendered output."""
+
+
+def get_renderer(name: str, kind: str = "profile") -> Any:
+    """An instance of the ``kind`` model's renderer called ``name``; unknown names list the
+    valid ones."""
+    table = MODEL_RENDERERS[kind]
     try:
-        spec = RENDERERS[name]
+        spec = table[name]
     except KeyError:
         import difflib
 
-        close = difflib.get_close_matches(name, list(RENDERERS), n=2)
+        close = difflib.get_close_matches(name, list(table), n=2)
         more = f" (did you mean {', '.join(close)}?)" if close else ""
         raise UsageError(
-            f"unknown format {name!r}{more}", f"use one of: {', '.join(RENDERERS)}"
+            f"unknown format {name!r}{more}", f"use one of: {', '.join(table)}"
         ) from None
     module, _, cls = spec.partition(":")
     return getattr(importlib.import_module(module), cls)()
+
+
+def model_kind(model: object) -> str:
+    """The kind of result ``model`` is (``bench``, ``downcast``...), found by its class."""
+    for klass in type(model).__mro__:
+        kind = MODEL_KINDS.get(klass.__name__)
+        if kind is not None:
+            return kind
+    raise UsageError(
+        f"no renderer for a {type(model).__name__}",
+        f"pass one of: {', '.join(MODEL_KINDS)}",
+    )
+
+
+def render(model: object, fmt: str = "terminal") -> str | bytes:
+    """``model`` rendered as ``fmt`` (``terminal``, ``markdown``, ``json``, ``html``...).
+
+    Parameters
+    ----------
+    model
+        A Profile, BenchRun, DowncastReport, ComparisonReport or ProfileDiff.
+    fmt
+        A format registered for that model in :data:`MODEL_RENDERERS`.
+
+    Raises
+    ------
+    UsageError
+        Unknown model type or format (the message lists the valid ones).
+
+    Examples
+    --------
+    >>> from perfkit.render.base import render
+    >>> render(report, "markdown")  # doctest: +SKIP
+    """
+    return get_renderer(fmt, model_kind(model)).render(model)
 
 
 def parse_formats(text: str | None, tracing: bool = False) -> tuple[str, ...]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from perfkit.render import _fmt
 
@@ -106,5 +105,53 @@ def to_markdown(run: BenchRun) -> str:
 
 
 def to_json(run: BenchRun) -> str:
-    """The full results document, as written to reports/bench/."""
-    return json.dumps(run.to_dict(), indent=2, allow_nan=False) + "\n"
+    """The full results document, as written to reports/bench/ (strict: NaN becomes null)."""
+    from perfkit._atomic import dumps_strict
+
+    return dumps_strict(run.to_dict(), indent=2) + "\n"
+
+
+def to_text(run: BenchRun, width: int = 160) -> str:
+    """The terminal table as plain text (no colour codes)."""
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, width=width, force_terminal=False, color_system=None).print(
+        to_rich_table(run)
+    )
+    return buf.getvalue()
+
+
+class BenchTerminalRenderer:
+    """A BenchRun as the terminal table, in plain text."""
+
+    name: ClassVar[str] = "terminal"
+    file_extension: ClassVar[str] = ".txt"
+
+    def render(self, run: BenchRun) -> str:
+        """The table."""
+        return to_text(run)
+
+
+class BenchMarkdownRenderer:
+    """A BenchRun as a Markdown table for a pull request."""
+
+    name: ClassVar[str] = "markdown"
+    file_extension: ClassVar[str] = ".md"
+
+    def render(self, run: BenchRun) -> str:
+        """The Markdown."""
+        return to_markdown(run)
+
+
+class BenchJsonRenderer:
+    """A BenchRun as its results document."""
+
+    name: ClassVar[str] = "json"
+    file_extension: ClassVar[str] = ".json"
+
+    def render(self, run: BenchRun) -> str:
+        """The JSON."""
+        return to_json(run)
