@@ -125,6 +125,17 @@ class MemoryEngine:
         self.end_rss = rss_bytes()
         self.peak_rss = max(self.peak_rss, self.end_rss)
         self.series.append((time.perf_counter() - self._t0, self.end_rss))
+        if self.end_rss - self.start_rss >= MIN_ARRAY_BYTES and "numpy" in sys.modules:
+            # The arrays still alive in the profiled block's frame when it ends are evidence
+            # whatever the sampler thread managed to see (it may not run at all on a loaded
+            # machine before a short block ends).
+            f = user_frame(sys._getframe(1))
+            if f is not None:
+                key = (f.f_code.co_filename, f.f_lineno or 0, qualname(f.f_code))
+                try:
+                    self._note_arrays(f, key)
+                except Exception:  # noqa: BLE001 - evidence is optional, the profile is not
+                    self.attribution_errors += 1
         if self._owns_tracemalloc:
             self._collect_traces()
             self.trace_peak = tracemalloc.get_traced_memory()[1]
