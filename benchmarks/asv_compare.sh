@@ -3,8 +3,9 @@
 #   benchmarks/asv_compare.sh BASE [HEAD] [FACTOR]
 # asv's `continuous` and commit ranges refuse an existing environment, so each commit is checked
 # out in a worktree, put first on PYTHONPATH, and run with --set-commit-hash; then `asv compare`
-# (which always exits 0) is read: a time_/peakmem_ row marked '+' is worse by more than FACTOR
-# and fails the gate.
+# (which always exits 0) is read: a time_ or track_peak_bytes_ row marked '+' is worse by more
+# than FACTOR and fails the gate (exit 3; 1 when asv itself fails). Peak memory comes from
+# track_peak_bytes_* (per-allocator peak of one call), never peakmem_* (whole-process RSS).
 set -euo pipefail
 base=${1:?usage: asv_compare.sh BASE [HEAD] [FACTOR]}
 head=${2:-HEAD}
@@ -27,10 +28,10 @@ for ref in "$base" "$head"; do
 done
 out=$("$asv" compare --factor "$factor" --split --machine "$machine" "${shas[0]}" "${shas[1]}")
 echo "$out"
-# track_* rows (speed-up, memory ratio) are higher-is-better, which asv cannot express: gate on
-# the times and peak memories only.
-if grep -E '^\| *\+|^ *\+ ' <<<"$out" | grep -qE '\.(time|peakmem)_'; then
-  echo "asv-compare: slower by more than ${factor}x in ${shas[1]:0:10} (rows marked +)" >&2
-  exit 1
+# track_speedup / track_memory_ratio are higher-is-better, which asv cannot express: gate on the
+# times and the per-allocator peak bytes (lower is better) only.
+if grep -E '^\| *\+|^ *\+ ' <<<"$out" | grep -qE '\.(time_|track_peak_bytes_)'; then
+  echo "asv-compare: worse by more than ${factor}x in ${shas[1]:0:10} (rows marked +)" >&2
+  exit 3
 fi
 echo "asv-compare: no benchmark slower by more than ${factor}x" >&2

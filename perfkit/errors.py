@@ -57,4 +57,9 @@ class CheckFailedError(PerfkitError):
 
 
 class RegressionError(CheckFailedError):
-    """A benchmark compare found a case slower than its saved baseline (exit 1)."""
+    """A benchmark compare found a case significantly slower than its baseline (exit 3).
+
+    Kept apart from a failed check (exit 1) so that CI can tell "wrong answer" from "slower".
+    """
+
+    exit_code = 3

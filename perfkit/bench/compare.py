@@ -1,17 +1,33 @@
-"""Compare a bench run with a saved one, case by case, without crying wolf over noise.
+"""Compare two bench runs case by case, without crying wolf over noise or machines.
 
-A candidate counts as *regressed* only when its median got slower by more than the threshold
-**and** its min–max range no longer overlaps the saved one: both must agree, so one noisy sample
-cannot fail a build, and a real 2× slowdown cannot hide in a wide range. Improvements are judged
-the same way in the other direction. Any failed check in the new run is a regression too.
+A candidate counts as *regressed* when its median time got slower by more than the threshold
+**and** a one-sided Mann–Whitney U test on the per-sample times says the slowdown is significant
+(p < ``alpha``, as asv does). Where the samples are too few for the test ever to reach ``alpha``,
+the min–max ranges must not overlap instead. Improvements are judged the same way in the other
+direction. A side's peak memory counts as regressed when it grew by more than the threshold and
+by more than ``MEMORY_FLOOR_BYTES``.
+
+Runs from different machines (``machine_info``: host, CPU model, core count, architecture, OS)
+are refused unless the caller allows it: timings from two machines say nothing about the code.
+A failed check in the new run is reported apart from slowdowns (exit 1 vs exit 3 on the CLI).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from perfkit.bench.results import BenchRun, CaseResult
-from perfkit.errors import UsageError
+from perfkit.errors import MissingDependencyError, UsageError
+
+#: ``machine_info`` keys that identify the hardware a run timed.
+MACHINE_KEYS = ("node", "cpu_model", "cpu_count", "machine", "system")
+#: Default significance level of the one-sided Mann–Whitney U test.
+ALPHA = 0.01
+#: A peak-memory change smaller than this is never a regression (allocator slack).
+MEMORY_FLOOR_BYTES = 1 << 20
 
 
 def parse_threshold(text: str | float) -> float:
@@ -26,9 +42,44 @@ def parse_threshold(text: str | float) -> float:
             raise UsageError(f"threshold {text!r} is not a number", "use e.g. 10% or 1.1") from None
         if not s.endswith("%") and value >= 1.0:
             value -= 1.0  # a factor such as 1.1
-    if not value > 0:
-        raise UsageError(f"threshold must be positive, got {text!r}", "use e.g. 10%")
+    if not (value > 0 and math.isfinite(value)):
+        raise UsageError(f"threshold must be a positive number, got {text!r}", "use e.g. 10%")
     return value
+
+
+def machine_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    """``key: a vs b`` for each hardware key of ``machine_info`` that differs."""
+    return [
+        f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in MACHINE_KEYS if a.get(k) != b.get(k)
+    ]
+
+
+def require_same_machine(old: BenchRun, new: BenchRun, what: str = "the saved run") -> None:
+    """Raise UsageError when the two runs' ``machine_info`` name different hardware."""
+    diff = machine_differences(old.machine_info, new.machine_info)
+    if diff:
+        raise UsageError(
+            f"{what} comes from another machine ({'; '.join(diff)}): its timings cannot judge "
+            "this code",
+            "compare runs made on this machine (make bench-check runs both commits here), or "
+            "pass --allow-other-machine to compare anyway",
+        )
+
+
+def slower_p_value(old: Sequence[float], new: Sequence[float]) -> float:
+    """One-sided Mann–Whitney U p-value that ``new`` samples are larger (slower) than ``old``."""
+    try:
+        from scipy.stats import mannwhitneyu
+    except ImportError:
+        raise MissingDependencyError("scipy", "bench", "the significance test of --compare") from None
+    if len(set(old) | set(new)) == 1:
+        return 1.0  # all samples identical: no evidence either way
+    return float(mannwhitneyu(new, old, alternative="greater").pvalue)
+
+
+def smallest_p_value(n_old: int, n_new: int) -> float:
+    """The smallest one-sided p-value the exact test can give for these sample counts."""
+    return 1.0 / math.comb(n_old + n_new, n_old)
 
 
 @dataclass(frozen=True)
@@ -41,6 +92,9 @@ class CaseChange:
     ratio: float | None  # new candidate median / old candidate median
     baseline_ratio: float | None
     reason: str
+    p_slower: float | None = None
+    p_faster: float | None = None
+    memory_ratio: float | None = None  # new candidate peak / old candidate peak
 
 
 @dataclass(frozen=True)
@@ -51,17 +105,30 @@ class Comparison:
     only_old: tuple[str, ...]
     only_new: tuple[str, ...]
     threshold: float
+    alpha: float = ALPHA
 
     @property
     def regressed(self) -> list[CaseChange]:
-        return [c for c in self.changes if c.status in ("regressed", "failed")]
+        """Cases significantly slower (or heavier) than before."""
+        return [c for c in self.changes if c.status == "regressed"]
+
+    @property
+    def failed(self) -> list[CaseChange]:
+        """Cases whose check failed or that raised in the new run."""
+        return [c for c in self.changes if c.status == "failed"]
+
+    def exit_code(self) -> int:
+        """1 when a check failed, else 3 when something regressed, else 0."""
+        if self.failed:
+            return 1
+        return 3 if self.regressed else 0
 
     def summary(self) -> str:
         counts: dict[str, int] = {}
         for c in self.changes:
             counts[c.status] = counts.get(c.status, 0) + 1
         lines = [
-            f"compare (threshold {self.threshold:.0%}): "
+            f"compare (threshold {self.threshold:.0%}, Mann-Whitney U p < {self.alpha:g}): "
             + ", ".join(
                 f"{counts.get(k, 0)} {k}" for k in ("improved", "regressed", "unchanged", "failed")
             )
@@ -73,20 +140,86 @@ class Comparison:
             lines.append(f"  not in this run: {', '.join(self.only_old)}")
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "alpha": self.alpha,
+            "changes": [c.__dict__ for c in self.changes],
+            "only_old": list(self.only_old),
+            "only_new": list(self.only_new),
+        }
+
 
 def _overlap(a: CaseResult, b: CaseResult, side: str) -> bool:
     ta, tb = getattr(a, side), getattr(b, side)
     return not (ta.max_s < tb.min_s or tb.max_s < ta.min_s)
 
 
-def compare_runs(old: BenchRun, new: BenchRun, threshold: float = 0.10) -> Comparison:
+def _judge(o: CaseResult, n: CaseResult, threshold: float, alpha: float) -> CaseChange:
+    assert o.candidate is not None and n.candidate is not None
+    old_t, new_t = o.candidate.times_s, n.candidate.times_s
+    ratio = n.candidate.median_s / o.candidate.median_s
+    b_ratio = n.baseline.median_s / o.baseline.median_s if n.baseline and o.baseline else None
+    testable = smallest_p_value(len(old_t), len(new_t)) < alpha
+    if testable:
+        p_slow = slower_p_value(old_t, new_t)
+        p_fast = slower_p_value(new_t, old_t)
+        slower_sig, faster_sig = p_slow < alpha, p_fast < alpha
+        how = f"p={min(p_slow, p_fast):.2g}"
+    else:
+        p_slow = p_fast = None
+        apart = not _overlap(o, n, "candidate")
+        slower_sig = faster_sig = apart
+        how = "too few samples for the test: min-max ranges " + ("apart" if apart else "overlap")
+    if ratio > 1 + threshold and slower_sig:
+        status = "regressed"
+    elif ratio < 1 / (1 + threshold) and faster_sig:
+        status = "improved"
+    else:
+        status = "unchanged"
+    reason = f"candidate median {ratio:.2f}× the saved one ({how})"
+    if status == "unchanged" and abs(math.log(ratio)) > math.log1p(threshold):
+        reason += ": not significant, treated as noise"
+    if b_ratio is not None:
+        reason += f"; baseline {b_ratio:.2f}×"
+    mem_ratio = None
+    ob, nb = o.candidate.peak_bytes, n.candidate.peak_bytes
+    if ob is not None and nb is not None:
+        mem_ratio = max(nb, 4096) / max(ob, 4096)
+        if nb - ob > MEMORY_FLOOR_BYTES and mem_ratio > 1 + threshold:
+            status = "regressed"
+            reason += f"; candidate peak memory {mem_ratio:.2f}× ({ob} -> {nb} bytes)"
+    return CaseChange(n.id, n.device, status, ratio, b_ratio, reason, p_slow, p_fast, mem_ratio)
+
+
+def compare_runs(
+    old: BenchRun,
+    new: BenchRun,
+    threshold: float = 0.10,
+    *,
+    alpha: float = ALPHA,
+    allow_other_machine: bool = False,
+) -> Comparison:
     """Judge every case present in both runs (matched by id and device).
+
+    Parameters
+    ----------
+    old, new
+        The saved (base) run and the run under test.
+    threshold
+        Relative slowdown of the candidate's median that counts, e.g. 0.10.
+    alpha
+        Significance level of the one-sided Mann–Whitney U test on per-sample times.
+    allow_other_machine
+        Compare even when the runs' ``machine_info`` name different hardware.
 
     Raises
     ------
     UsageError
-        The runs share no case (comparing against the wrong file).
+        The runs share no case, or come from different machines (unless allowed).
     """
+    if not allow_other_machine:
+        require_same_machine(old, new)
     old_by = {(r.id, r.device): r for r in old.results}
     new_by = {(r.id, r.device): r for r in new.results}
     shared = [k for k in new_by if k in old_by]
@@ -104,49 +237,81 @@ def compare_runs(old: BenchRun, new: BenchRun, threshold: float = 0.10) -> Compa
             continue
         if n.candidate is None or o.candidate is None:
             continue
-        ratio = n.candidate.median_s / o.candidate.median_s
-        b_ratio = n.baseline.median_s / o.baseline.median_s if n.baseline and o.baseline else None
-        overlap = _overlap(o, n, "candidate")
-        if ratio > 1 + threshold and not overlap:
-            status = "regressed"
-        elif ratio < 1 / (1 + threshold) and not overlap:
-            status = "improved"
-        else:
-            status = "unchanged"
-        reason = f"candidate median {ratio:.2f}× the saved one"
-        if overlap and status == "unchanged" and abs(ratio - 1) > threshold:
-            reason += " (min–max ranges overlap: treated as noise)"
-        if b_ratio is not None:
-            reason += f"; baseline {b_ratio:.2f}×"
-        changes.append(CaseChange(n.id, n.device, status, ratio, b_ratio, reason))
+        changes.append(_judge(o, n, threshold, alpha))
     only_old = tuple(sorted(f"{i}[{d}]" for i, d in old_by if (i, d) not in new_by))
     only_new = tuple(sorted(f"{i}[{d}]" for i, d in new_by if (i, d) not in old_by))
-    return Comparison(tuple(changes), only_old, only_new, threshold)
+    return Comparison(tuple(changes), only_old, only_new, threshold, alpha)
 
 
-def saved_baseline(path: str) -> BenchRun:
-    """The run to compare against: one results file, or a folder of them merged so that each
-    case keeps its newest result (how ``make bench-check`` reads ``reports/bench/``)."""
+@dataclass(frozen=True)
+class SavedBaseline:
+    """The run to compare against, and the results files that were skipped, with the reason."""
+
+    run: BenchRun
+    skipped: tuple[tuple[str, str], ...] = ()
+    other_machine: tuple[str, ...] = ()
+
+
+def saved_baseline(
+    path: str,
+    machine_info: Mapping[str, Any] | None = None,
+    allow_other_machine: bool = False,
+) -> SavedBaseline:
+    """The run to compare against: one results file, or a folder of them.
+
+    A folder is merged so that each case keeps its newest result. Bad files in a folder are
+    skipped and listed; with ``machine_info`` given, files from other machines are left out too
+    (unless ``allow_other_machine``). A single file that is bad raises SchemaError.
+
+    Raises
+    ------
+    SchemaError
+        ``path`` is one file and it is not a valid results file.
+    UsageError
+        No usable results file in the folder.
+    """
     import os
 
-    from perfkit.bench.dashboard import load_runs
+    from perfkit.bench.results import load_many, load_results
 
     if not os.path.isdir(path):
-        return BenchRun.load(path)
-    loaded = load_runs([path])
-    if not loaded.runs:
-        raise UsageError(f"no readable results file in {path}", "run 'perfkit bench' first")
+        return SavedBaseline(load_results(path))
+    runs, skipped = load_many([path])
+    other: list[str] = []
+    if machine_info is not None and not allow_other_machine:
+        kept = []
+        for p, run in runs:
+            if machine_differences(run.machine_info, machine_info):
+                other.append(str(p))
+            else:
+                kept.append((p, run))
+        runs = kept
+    if not runs:
+        why = (
+            f"all {len(other)} are from other machines"
+            if other
+            else f"{len(skipped)} skipped as invalid"
+            if skipped
+            else "none found"
+        )
+        raise UsageError(
+            f"no usable results file in {path} ({why})",
+            "run 'perfkit bench' on this machine first, or pass --allow-other-machine",
+        )
     newest: dict[tuple[str, str], CaseResult] = {}
-    for _, run in loaded.runs:  # oldest first, so newer results overwrite older ones
+    for _, run in runs:  # oldest first, so newer results overwrite older ones
         for r in run.results:
             newest[(r.id, r.device)] = r
-    last = loaded.runs[-1][1]
-    return BenchRun(
+    last = runs[-1][1]
+    merged = BenchRun(
         results=tuple(newest.values()),
         datetime=last.datetime,
         duration_s=0.0,
         machine_info=last.machine_info,
         commit_info=last.commit_info,
-        settings={"merged_from": [str(p) for p, _ in loaded.runs]},
+        settings={"merged_from": [str(p) for p, _ in runs]},
         version=last.version,
+    )
+    return SavedBaseline(
+        merged, tuple((str(p), why) for p, why in skipped), tuple(other)
     )

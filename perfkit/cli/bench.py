@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from perfkit.errors import UsageError
@@ -15,8 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Time each case's baseline and candidate on the same inputs (warm-up, >=5 interleaved "
             "repeats, medians), check the candidate still gives the baseline's answer, print a "
-            "table and write reports/bench/<timestamp>-<device>-<commit>.json. Exits 1 when any "
-            "check fails or a case raises."
+            "table and write reports/bench/<timestamp>-<device>-<commit>.json (also a "
+            "pytest-benchmark file). Exits 1 when any check fails or a case raises, 3 when "
+            "--compare finds a significant regression, 2 on bad usage."
         ),
     )
     p.add_argument(
@@ -45,9 +47,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--compare",
         metavar="BASELINE",
         help=(
-            "compare with a saved run (a results file, or a folder: newest result per case); "
-            "exit 1 on a regression or a failed check"
+            "compare with a saved run (a results file, or a folder: newest result per case from "
+            "this machine; invalid files are skipped and listed); exit 3 on a significant "
+            "regression, 1 on a failed check"
         ),
+    )
+    p.add_argument(
+        "--allow-other-machine",
+        action="store_true",
+        help="with --compare: accept saved results from another machine (timings then mislead)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        metavar="P",
+        help="with --compare: significance level of the Mann-Whitney U test (default 0.01)",
     )
     p.add_argument(
         "--threshold",
@@ -113,14 +128,45 @@ def run(args: argparse.Namespace) -> int:
             f"{len(no_form)} matching case(s) have no {args.device} form and are left out",
             markup=False,
         )
+    if args.out and not args.no_save:
+        from perfkit._atomic import check_writable, refuse_output_over_input
+
+        check_writable(args.out)
+        if args.compare and not os.path.isdir(args.compare):
+            refuse_output_over_input(args.out, [args.compare])
+    if args.alpha is not None and not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}", "use e.g. 0.01")
     baseline_run = None
     if args.compare:
-        from perfkit.bench.compare import saved_baseline
+        from perfkit._env import machine_info
+        from perfkit.bench.compare import parse_threshold, saved_baseline
 
-        baseline_run = saved_baseline(args.compare)
+        parse_threshold(args.threshold)  # a bad threshold fails before the run, not after
+        if not os.path.exists(args.compare):
+            raise UsageError(f"--compare {args.compare}: no such file or folder", "check the path")
+        saved = saved_baseline(args.compare, machine_info(), args.allow_other_machine)
+        for path, why in saved.skipped:
+            Console(stderr=True).print(f"skipped invalid results file: {why}", markup=False)
+        if saved.other_machine:
+            Console(stderr=True).print(
+                f"left out {len(saved.other_machine)} results file(s) from other machines "
+                "(--allow-other-machine to use them)",
+                markup=False,
+            )
+        baseline_run = saved.run
+        if not args.allow_other_machine:
+            from perfkit.bench.compare import machine_differences
+
+            diff = machine_differences(baseline_run.machine_info, machine_info())
+            if diff:
+                raise UsageError(
+                    f"{args.compare} comes from another machine ({'; '.join(diff)})",
+                    "compare runs made on this machine (make bench-check runs both commits "
+                    "here), or pass --allow-other-machine",
+                )
         wanted = {(i, args.device) for c in cases for i in c.ids(args.quick)}
-        saved = {(r.id, r.device) for r in baseline_run.results}
-        if not wanted & saved:
+        saved_ids = {(r.id, r.device) for r in baseline_run.results}
+        if not wanted & saved_ids:
             raise UsageError(
                 f"{args.compare} has no case in common with this run",
                 "compare runs of the same cases (same -k pattern, device and --quick)",
@@ -183,8 +229,15 @@ def run(args: argparse.Namespace) -> int:
     if baseline_run is not None:
         from perfkit.bench.compare import compare_runs, parse_threshold
 
-        cmp = compare_runs(baseline_run, result, threshold=parse_threshold(args.threshold))
+        from perfkit.bench.compare import ALPHA
+
+        cmp = compare_runs(
+            baseline_run,
+            result,
+            threshold=parse_threshold(args.threshold),
+            alpha=args.alpha if args.alpha is not None else ALPHA,
+            allow_other_machine=args.allow_other_machine,
+        )
         err.print(cmp.summary(), markup=False, highlight=False)
-        if cmp.regressed:
-            exit_code = 1
+        exit_code = exit_code or cmp.exit_code()
     return exit_code

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -16,7 +18,7 @@ def test_bench_fib_writes_a_valid_results_file(run_perfkit, tmp_path: Path) -> N
     assert "fib_divisible_by_3" in proc.stdout and "PASSED" in proc.stdout
     assert "results written to" in proc.stderr
     data = json.loads(out.read_text())
-    assert data["kind"] == "perfkit.bench" and data["schema_version"] == 1
+    assert data["kind"] == "perfkit.bench" and data["schema_version"] == 2
     assert data["machine_info"]["cpu_model"]
     assert data["machine_info"]["versions"]["numpy"]
     assert "id" in data["commit_info"]
@@ -29,6 +31,24 @@ def test_bench_fib_writes_a_valid_results_file(run_perfkit, tmp_path: Path) -> N
         assert r["verdict"]["ok"] is True
     # The generator's peak-memory win is visible at n=2000 (a list of 2000 big ints).
     assert data["results"][1]["memory_ratio"] > 5
+    assert data["results"][1]["allocators_seen"] == ["tracemalloc"]
+    assert data["results"][1]["baseline"]["memory"]["allocators"]["tracemalloc"] > 0
+    assert "tracemalloc" in data["allocators_seen"]
+    # The same file is a pytest-benchmark file: its own CLI reads and tabulates it.
+    compare = subprocess.run(
+        [sys.executable, "-c", "from pytest_benchmark.cli import main; main()", "compare", out],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert compare.returncode == 0, compare.stderr
+    assert "Failed to load" not in compare.stderr + compare.stdout
+    table = compare.stdout
+    for rid in ids:
+        for side in ("baseline", "candidate"):
+            assert f"{rid}-cpu-{side}" in table
+    assert "Min" in table and "Median" in table
 
 
 def test_default_output_goes_to_reports_bench(run_perfkit, tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_reader_accepts_fields_added_later(tmp_path: Path) -> None:
         ('{"kind": "something-else"}', "not a perfkit bench results file"),
         ("[1, 2]", "not a perfkit bench results file"),
         ('{"kind": "perfkit.bench", "schema_version": 99}', "newer than this perfkit reads"),
-        ('{"kind": "perfkit.bench", "schema_version": 1}', "bad field"),
+        ('{"kind": "perfkit.bench", "schema_version": 1}', "results: is missing"),
     ],
 )
 def test_bad_files_raise_schema_error_naming_the_file(

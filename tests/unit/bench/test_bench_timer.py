@@ -139,3 +139,72 @@ def test_cuda_peak_is_device_peak_plus_host_peak(fake_torch: FakeCuda) -> None:
 
     peak = timer.peak_memory(work, None, device="cuda")
     assert 13_000_000 <= peak < 13_500_000
+
+
+# --- peak memory per allocator, each with a known size (within 5%) -------------------------------
+
+
+def test_numpy_peak_is_80_mb_from_tracemalloc() -> None:
+    mem = timer.measure_peak(lambda _: np.ones(10_000_000), None)
+    assert mem.by_allocator["tracemalloc"] == pytest.approx(80_000_000, rel=0.05)
+    assert "tracemalloc" in mem.seen and "torch_cpu" not in mem.seen
+    assert mem.total_bytes == pytest.approx(80_000_000, rel=0.05)
+
+
+def test_torch_cpu_tensor_peak_is_40_mb() -> None:
+    torch = pytest.importorskip("torch")
+    mem = timer.measure_peak(lambda _: torch.ones(10_000_000), None)
+    assert mem.by_allocator["torch_cpu"] == pytest.approx(40_000_000, rel=0.05)
+    assert mem.seen == ("tracemalloc", "torch_cpu") or mem.seen == ("torch_cpu",)
+    assert timer.peak_memory(lambda _: torch.ones(10_000_000), None) == pytest.approx(
+        40_000_000, rel=0.05
+    )
+
+
+def test_torch_peak_replays_frees_in_order() -> None:
+    torch = pytest.importorskip("torch")
+
+    def two_steps(_):
+        a = torch.ones(10_000_000)  # 40 MB
+        del a
+        b = torch.ones(5_000_000)  # 20 MB, after the 40 MB were freed
+        return b
+
+    mem = timer.measure_peak(two_steps, None)
+    assert mem.by_allocator["torch_cpu"] == pytest.approx(40_000_000, rel=0.05)
+
+
+def test_numpy_and_torch_peaks_add_up() -> None:
+    torch = pytest.importorskip("torch")
+
+    def both(_):
+        return np.ones(10_000_000), torch.ones(10_000_000)
+
+    mem = timer.measure_peak(both, None)
+    assert mem.total_bytes == pytest.approx(120_000_000, rel=0.05)
+
+
+@pytest.mark.gpu
+def test_cuda_peak_is_40_mb() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    mem = timer.measure_peak(lambda _: torch.ones(10_000_000, device="cuda"), None, device="cuda")
+    assert mem.by_allocator["cuda"] == pytest.approx(40_000_000, rel=0.05)
+    assert "cuda" in mem.seen
+
+
+def test_rss_high_water_mark_sees_a_fresh_buffer() -> None:
+    if timer.reset_rss_hwm() is None:
+        pytest.skip("the RSS high-water mark cannot be reset on this platform")
+    # 200 MB, written: above glibc's largest mmap threshold, so it is fresh memory every call.
+    peak = timer.rss_peak(lambda _: np.ones(25_000_000), None)
+    assert peak == pytest.approx(200_000_000, rel=0.05)
+
+
+def test_time_pair_records_memory_per_allocator() -> None:
+    b, c = timer.time_pair(lambda _: np.ones(1_000_000), lambda _: None, None, warmup=0)
+    assert b.memory is not None and c.memory is not None
+    assert b.peak_bytes == b.memory.total_bytes == pytest.approx(8_000_000, rel=0.05)
+    assert c.peak_bytes is not None and c.peak_bytes < 100_000
+    assert timer.Timing.from_dict(b.to_dict()) == b
