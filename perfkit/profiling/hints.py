@@ -496,6 +496,26 @@ def _previous_statement_line(tree: ast.Module, line: int) -> int | None:
     return None
 
 
+def _allocates(tree: ast.Module, line: int) -> bool:
+    """True when the statement on ``line`` makes new arrays by its syntax: mask or fancy
+    indexing, or arithmetic between two non-constant operands (``a + b``, ``a[m]``)."""
+    names = _assignments(_enclosing_scope(tree, line))
+    for node in _statement_at(tree, line):
+        if isinstance(node, ast.BinOp) and not (
+            isinstance(node.left, ast.Constant) or isinstance(node.right, ast.Constant)
+        ):
+            return True
+        if isinstance(node, ast.Subscript):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            for part in parts:
+                if not isinstance(part, ast.Slice | ast.Constant) and (
+                    _is_mask(part, names) or _index_array(part, names)
+                ):
+                    return True
+    return False
+
+
 def _assigned_name(tree: ast.Module, line: int) -> str | None:
     """``x`` when the statement on ``line`` is ``x = ...``."""
     for node in ast.walk(tree):
@@ -594,11 +614,13 @@ def rule_copy_not_view(profile: Profile) -> Iterator[Hint]:
             # RSS growth is charged to the line running when the sampler next looks: a copy
             # that ends between two samples lands on the statement after it
             # only when the array that statement made was seen, about as large as the growth
+            # and only when the charged line does not allocate arrays itself (a[mask], a + b)
             prev = _previous_statement_line(tree, line)
             made = _assigned_name(tree, prev) if prev is not None else None
             seen = _observed_bytes(profile, filename, made) if made else 0
-            if prev is not None and seen >= size // 2:
+            if prev is not None and seen >= size // 2 and not _allocates(tree, line):
                 where, reasons = prev, _copy_reasons(tree, prev, dtype_of)
+                size = min(size, seen)
         if not reasons:
             continue
         total, _, charged = found.get((filename, where), (0, reasons, []))

@@ -50,10 +50,12 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[ev.Outcome]:
     return ev.evaluate(PROGRAMS, keep)
 
 
+@pytest.mark.slow
 def test_every_program_profiles(outcomes: list[ev.Outcome]) -> None:
     assert [o.program.file for o in outcomes if o.error] == []
 
 
+@pytest.mark.slow
 def test_every_planted_problem_is_found_at_its_line(outcomes: list[ev.Outcome]) -> None:
     missed = {o.program.file: o.missed for o in outcomes if o.missed}
     table = ev.scores(outcomes, ev.rule_ids())
@@ -61,6 +63,7 @@ def test_every_planted_problem_is_found_at_its_line(outcomes: list[ev.Outcome]) 
         assert score.recall is not None and score.recall >= TARGETS["recall"], (rule, missed)
 
 
+@pytest.mark.slow
 def test_precision_per_rule_meets_its_target(outcomes: list[ev.Outcome]) -> None:
     extra = {o.program.file: o.unexpected for o in outcomes if o.unexpected}
     for rule, score in ev.scores(outcomes, ev.rule_ids()).items():
@@ -68,6 +71,7 @@ def test_precision_per_rule_meets_its_target(outcomes: list[ev.Outcome]) -> None
             assert score.precision >= TARGETS["precision"], (rule, extra)
 
 
+@pytest.mark.slow
 def test_clean_controls_get_no_hint(outcomes: list[ev.Outcome]) -> None:
     noisy = {o.program.file: o.unexpected for o in outcomes if o.program.kind == "clean"}
     assert all(not hints for hints in noisy.values()), noisy
