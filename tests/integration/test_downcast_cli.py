@@ -123,3 +123,32 @@ def test_bad_options_exit_2(run_perfkit, tmp_path: Path):
     res = run_perfkit("downcast", str(src), "--out", str(tmp_path / "x.csv"))
     assert res.returncode == 2 and "can be written as .npy" in res.stderr
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.downcast.npy").exists()
+
+
+def test_out_over_the_input_or_a_folder_is_refused_as_a_user_sees_it(run_perfkit, tmp_path: Path):
+    """Issue 11: --out equal to the input once wrote float16 over it; a folder gave a traceback."""
+    src = tmp_path / "x.npy"
+    np.save(src, np.array([1.0000001, 2.5, 70000.1]))
+    before = src.read_bytes()
+    (tmp_path / "folder").mkdir()
+    for out, message in (
+        ("x.npy", "is the input"),
+        (".", "contains the input"),
+        ("folder", "existing directory"),
+    ):
+        res = run_perfkit("downcast", "x.npy", "--rtol", "1e-3", "--out", out, cwd=tmp_path)
+        assert res.returncode == 2, res.stderr
+        assert message in res.stderr and "Traceback" not in res.stderr and res.stdout == ""
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "x.npy"]
+
+
+def test_parquet_that_cannot_hold_a_column_fails_before_the_report(run_perfkit, tmp_path: Path):
+    pytest.importorskip("pyarrow")
+    src = tmp_path / "big.csv"
+    src.write_text(f"a,b\n1,{2**64 + 5}\n2,3\n")
+    res = run_perfkit("downcast", str(src), "--out", str(tmp_path / "big.parquet"))
+    assert res.returncode == 2 and res.stdout == ""
+    assert "column 'b'" in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "big.parquet").exists()
