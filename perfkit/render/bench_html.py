@@ -257,9 +257,10 @@ def memory_note(r: ResultView) -> str | None:
     if floor:
         low = "baseline" if b <= PAGE_BYTES else "candidate"
         text += f" The {low} allocated at most one page as measured."
-    seen = sorted(set(r.baseline.allocators) | set(r.candidate.allocators))
-    if seen:
-        text += f" Allocators measured: {', '.join(seen)}."
+    if r.baseline.allocators or r.candidate.allocators:
+        for name, side in (("baseline", r.baseline), ("candidate", r.candidate)):
+            each = ", ".join(f"{a} {_fmt.size(v)}" for a, v in side.allocators) or "none"
+            text += f" {name.capitalize()} by allocator: {each}."
     else:
         text += (
             " The file does not record its allocators: tracemalloc alone does not see torch's "

@@ -38,7 +38,8 @@ class SideView:
     max_s: float
     samples: int
     peak_bytes: float | None
-    allocators: tuple[str, ...] = ()
+    #: (allocator, peak bytes) for each allocator measured; empty in files that predate them.
+    allocators: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,16 @@ def _side(t: Timing | None, source: str, where: str, side: str) -> SideView | No
     peak = getattr(t, "peak_bytes", None)
     if peak is not None:
         peak = _number(peak, source, where, f"{side}.peak_bytes")
-    allocators = getattr(t, "allocators", None) or ()
-    if isinstance(allocators, Mapping):
-        allocators = tuple(allocators)
+    allocators: list[tuple[str, float]] = []
+    mem = getattr(t, "memory", None)  # per-allocator peaks (results files from late 2026 on)
+    by_allocator = getattr(mem, "by_allocator", None)
+    if isinstance(by_allocator, Mapping):
+        for name, value in by_allocator.items():
+            allocators.append((str(name), _number(value, source, where, f"{side} {name} peak")))
     values.sort()
     n = len(values)
     median = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
-    return SideView(median, values[0], values[-1], n, peak, tuple(str(a) for a in allocators))
+    return SideView(median, values[0], values[-1], n, peak, tuple(allocators))
 
 
 def _check_text(

@@ -158,3 +158,20 @@ def test_the_renderer_refuses_an_odd_figure_naming_case_and_field() -> None:
     bad = CaseResult(**{**r.__dict__, "baseline": Timing((), 1, 10)})
     with pytest.raises(SchemaError, match=r"case odd\[n=1\]: baseline.times_s \(no samples\)"):
         BenchHtmlRenderer().render(_run(bad))
+
+
+def test_a_memory_note_lists_each_sides_allocators() -> None:
+    from perfkit.bench import timer
+
+    if not hasattr(timer, "MemoryPeak"):
+        pytest.skip("results files without per-allocator peaks")
+    r = _result("torchy[n=1]", 2.0, 1.0, peaks=(65_000_000, 100))
+    base = Timing(
+        (2.0,) * 3, 1, 65_000_000, timer.MemoryPeak({"tracemalloc": 0, "torch_cpu": 65_000_000})
+    )
+    cand = Timing((1.0,) * 3, 1, 100, timer.MemoryPeak({"tracemalloc": 100, "torch_cpu": 0}))
+    r = CaseResult(**{**r.__dict__, "baseline": base, "candidate": cand})
+    page = BenchHtmlRenderer().render(_run(r))
+    (note,) = re.findall(r'<li id="n-memory-\d">(.*?)</li>', page)
+    assert "Baseline by allocator: tracemalloc 0 B, torch_cpu 62.0 MiB." in note
+    assert "Candidate by allocator: tracemalloc 100 B, torch_cpu 0 B." in note
