@@ -118,8 +118,10 @@ def run(args: argparse.Namespace) -> int:
     batch_sizes = _parse_ints(args.batch_sizes, "--batch-sizes")
     if any(b <= 0 for b in batch_sizes) or args.repeat <= 0:
         raise UsageError("batch sizes and --repeat must be positive", "e.g. --batch-sizes 1,32")
-    if args.method == "distill" and not args.temperature > 0:
-        raise UsageError(f"--temperature must be > 0, got {args.temperature}", "use e.g. 2")
+    if args.method == "distill" and not 0 < args.temperature < float("inf"):
+        raise UsageError(
+            f"--temperature must be > 0 and finite, got {args.temperature}", "use e.g. 2"
+        )
     if args.method == "distill" and (args.steps <= 0 or not 0 < args.lr < float("inf")):
         raise UsageError(
             f"--steps and --lr must be positive, got {args.steps} and {args.lr}",
@@ -133,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--method {args.method} needs data", "pass --calibration DATA (.npz, .npy or .txt)"
         )
+    for what, text in (("MODEL", args.model), ("--calibration", args.calibration),
+                       ("--eval", args.eval_data), ("--out", args.out)):  # fmt: skip
+        if text is not None and ("\x00" in text or not text.strip()):
+            raise UsageError(f"{what} {text!r} is not a usable path", "give a real file name")
     out = Path(args.out)
     _check_out(out, _inputs(args))
     with private_caches():
@@ -160,6 +166,25 @@ def _preflight(model: object, data: dict, what: str) -> None:
             f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]}",
             f"pass {what} data shaped and typed like the model's real inputs",
         ) from None
+
+
+def _check_labels(model: object, data: dict, labels: object, where: str) -> None:
+    """Class labels must name one of the classifier's outputs (0 .. classes - 1)."""
+    import numpy as np
+
+    from perfkit.compress.models import predict
+
+    if labels is None:
+        return
+    one = {k: np.asarray(v)[:1] for k, v in data.items()}
+    classes = np.shape(predict(model, one) if hasattr(model, "forward") else model(one))[-1]
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise UsageError(
+            f"{where}: 'labels' range over [{labels.min()}, {labels.max()}] but the model has "
+            f"{classes} classes",
+            f"use labels 0..{classes - 1}",
+        )
 
 
 def _run(args: argparse.Namespace, out: Path, batch_sizes: list[int]) -> int:
@@ -195,6 +220,9 @@ def _run(args: argparse.Namespace, out: Path, batch_sizes: list[int]) -> int:
     _preflight(model, data, "calibration")
     if args.eval_data:
         _preflight(model, eval_data, "eval")
+    if getattr(model, "task", "") == "classification":
+        _check_labels(model, data, labels, args.calibration)
+        _check_labels(model, eval_data, eval_labels, args.eval_data or args.calibration)
     target = Fidelity(cosine=args.target_cosine) if args.target_cosine is not None else None
 
     if args.method == "dynamic":

@@ -118,6 +118,12 @@ def load_data(
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         if isinstance(exc, UsageError):
             raise
+        if "pickled" in str(exc):  # numpy's guess for bytes that are no .npy/.npz at all
+            raise InputFileError(
+                f"cannot read {path}: not a NumPy file (or one holding Python objects, which "
+                "perfkit never unpickles)",
+                "write it with numpy.savez (no object arrays)",
+            ) from None
         raise InputFileError(
             f"cannot read {path}: {str(exc).splitlines()[0][:160]}",
             "write it with numpy.savez (no object arrays)",
