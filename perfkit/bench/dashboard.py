@@ -59,6 +59,9 @@ def load_runs(
     runs: list[RunView] = []
     skipped: list[tuple[Path, str]] = []
     for f in _files(paths):
+        if not f.is_file():  # a folder named *.json, a FIFO that would block the read...
+            skipped.append((f, f"{f} is not a regular file"))
+            continue
         try:
             view = view_run(f, BenchRun.load(f))
         except SchemaError as exc:

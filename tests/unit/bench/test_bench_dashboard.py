@@ -131,3 +131,18 @@ def test_out_over_an_input_or_an_existing_folder_is_refused_before_work(
     with pytest.raises(UsageError, match="inside the input folder"):
         write_dashboard([results_dir], results_dir / "index.html")
     assert not (results_dir / "index.html").exists()
+
+
+def test_a_folder_or_a_fifo_named_json_is_skipped_not_read(tmp_path: Path) -> None:
+    import os
+
+    d = tmp_path / "bench"
+    _run("2026-01-01T00:00:00Z", "cpu", 2.0).save(d / "good.json")
+    (d / "dir.json").mkdir()
+    os.mkfifo(d / "pipe.json")  # reading it would block forever
+    loaded = load_runs([d])
+    assert [r.path.name for r in loaded.runs] == ["good.json"]
+    assert sorted((p.name, why.endswith("not a regular file")) for p, why in loaded.skipped) == [
+        ("dir.json", True),
+        ("pipe.json", True),
+    ]
