@@ -41,6 +41,12 @@ def _main(capsys, *args: str) -> tuple[int, str, str]:
     return rc, cap.out, cap.err
 
 
+def _dynamic(capsys, work: Path, out: str, *extra: str, data: str = "calib.npz"):
+    """``perfkit compress WORK/model --method dynamic --calibration WORK/DATA --out OUT``."""
+    return _main(capsys, str(work / "model"), "--method", "dynamic", *extra,
+                 "--calibration", str(work / data), "--out", out)  # fmt: skip
+
+
 def _bytes(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
@@ -102,16 +108,7 @@ def _bytes(folder: Path) -> dict[str, bytes]:
 )
 def test_bad_config_json_is_named_and_exits_2(work, capsys, config, key):
     (work / "model" / "config.json").write_text(json.dumps(config))
-    rc, out, err = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--calibration",
-        str(work / "calib.npz"),
-        "--out",
-        str(work / "o"),
-    )
+    rc, out, err = _dynamic(capsys, work, str(work / "o"))
     assert rc == 2, err
     assert key in err and "config.json" in err and "Traceback" not in err
     assert not (work / "o").exists()
@@ -153,31 +150,13 @@ def test_unwritable_out_is_refused_before_any_work(work, capsys, monkeypatch):
     real_access = os.access
     # Root ignores permission bits, so deny the folder the way a read-only mount would.
     monkeypatch.setattr(os, "access", lambda p, m: Path(p) != locked and real_access(p, m))
-    rc, _, err = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--calibration",
-        str(work / "calib.npz"),
-        "--out",
-        str(locked / "o"),
-    )
+    rc, _, err = _dynamic(capsys, work, str(locked / "o"))
     assert rc == 2 and "permission denied" in err
 
 
 def test_all_nan_calibration_exits_2_and_nan_never_reaches_the_report(work, capsys):
     np.savez(work / "nan.npz", x=np.full((16, 8), np.nan, np.float32))
-    rc, _, err = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--calibration",
-        str(work / "nan.npz"),
-        "--out",
-        str(work / "o"),
-    )
+    rc, _, err = _dynamic(capsys, work, str(work / "o"), data="nan.npz")
     assert rc == 2 and "non-finite" in err and "'x'" in err
     assert not (work / "o").exists()
     # A model that answers NaN is refused by compare_models (no "agreement 1.000" on NaN) ...
@@ -212,16 +191,7 @@ def test_model_and_report_are_committed_together(work, capsys, monkeypatch):
     from perfkit.compress.compare import ComparisonReport
 
     out = work / "o"
-    rc, _, err = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--calibration",
-        str(work / "calib.npz"),
-        "--out",
-        str(out),
-    )
+    rc, _, err = _dynamic(capsys, work, str(out))
     assert rc == 0, err
     before = _bytes(out)
 
@@ -229,17 +199,7 @@ def test_model_and_report_are_committed_together(work, capsys, monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ComparisonReport, "save", fail)
-    rc, _, _ = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--per-tensor",
-        "--calibration",
-        str(work / "calib.npz"),
-        "--out",
-        str(out),
-    )
+    rc, _, _ = _dynamic(capsys, work, str(out), "--per-tensor")
     assert rc == 130  # main() turns the interrupt into exit 130
     assert _bytes(out) == before  # the old model beside the old report, not a new one
     monkeypatch.undo()
@@ -247,16 +207,7 @@ def test_model_and_report_are_committed_together(work, capsys, monkeypatch):
     moves = []
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda a, b: (moves.append(Path(b)), real_replace(a, b)))
-    rc, _, err = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--calibration",
-        str(work / "calib.npz"),
-        "--out",
-        str(out),
-    )
+    rc, _, err = _dynamic(capsys, work, str(out))
     assert rc == 0, err
     assert out in moves and not [m for m in moves if m.parent == out]
     assert not [p for p in work.iterdir() if p.name.startswith(".perfkit-tmp-")]
@@ -265,16 +216,7 @@ def test_model_and_report_are_committed_together(work, capsys, monkeypatch):
 def test_a_folder_of_other_files_is_not_replaced(work, capsys):
     (work / "mine").mkdir()
     (work / "mine" / "notes.txt").write_text("keep me")
-    rc, _, err = _main(
-        capsys,
-        str(work / "model"),
-        "--method",
-        "dynamic",
-        "--calibration",
-        str(work / "calib.npz"),
-        "--out",
-        str(work / "mine"),
-    )
+    rc, _, err = _dynamic(capsys, work, str(work / "mine"))
     assert rc == 2 and "other files" in err
     assert (work / "mine" / "notes.txt").read_text() == "keep me"
 
