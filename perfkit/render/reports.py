@@ -147,8 +147,8 @@ def _signed(s: float) -> str:
     return ("+" if s > 0 else "−" if s < 0 else "") + _fmt.seconds(abs(s))
 
 
-def diff_table(d: ProfileDiff) -> Table:
-    """Total change, then one row per function by impact: own time before/after and changes."""
+def diff_table(d: ProfileDiff, top: int = DIFF_TOP) -> Table:
+    """Total change, then the ``top`` functions by impact: own time before/after and changes."""
     slower = d.wall_delta_s > 0
     head = (
         f"total: {_fmt.seconds(abs(d.wall_delta_s))} {'slower' if slower else 'faster'} "
@@ -169,7 +169,7 @@ def diff_table(d: ProfileDiff) -> Table:
             _signed(r.total_delta_s),
             r.status,
         )
-        for r in d.functions[:DIFF_TOP]
+        for r in d.functions[: max(0, top)]
     )
     more = len(d.functions) - len(rows)
     return Table(

@@ -140,3 +140,12 @@ def test_unknown_model_or_format_is_a_usage_error(bench_run) -> None:  # noqa: A
 def test_profile_renderers_are_the_same_registry(profile) -> None:  # noqa: ANN001
     assert MODEL_RENDERERS["profile"] is base.RENDERERS
     assert render(profile, "json") == get_renderer("json").render(profile)
+
+
+def test_diff_table_keeps_the_top_functions(profile_diff) -> None:  # noqa: ANN001
+    from perfkit.render._table import to_text
+    from perfkit.render.reports import diff_table
+
+    table = diff_table(profile_diff, top=1)
+    assert len(table.rows) == 1 and table.rows[0][0] == profile_diff.functions[0].function
+    assert f"{len(profile_diff.functions) - 1} more functions" in to_text(table)
