@@ -79,6 +79,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no terminal summary")
     p.add_argument("--no-hints", action="store_true", help="do not compute hints")
     p.add_argument(
+        "--show-all",
+        action="store_true",
+        help="keep the import machinery's frames (<frozen importlib._bootstrap>); folded by "
+        "default",
+    )
+    p.add_argument(
         "--no-subprocesses",
         action="store_true",
         help="do not follow the program's child Python processes (followed by default: "
@@ -159,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
         hints=not args.no_hints,
         subprocesses=not args.no_subprocesses,
         kernprof=True,
+        show_all=args.show_all,
     )
     try:
         program = prepare(kind, target, prog_args)

@@ -39,6 +39,8 @@ class Options:
     hints: bool = True
     #: Put kernprof's ``@profile`` decorator into builtins for the run (``perfkit profile``).
     kernprof: bool = False
+    #: Keep the import machinery's frames (``--show-all``); folded away by default.
+    show_all: bool = False
     #: Follow the program's child Python processes (``--no-subprocesses`` turns it off).
     subprocesses: bool = True
 
@@ -69,11 +71,13 @@ def make_engines(options: Options, line_targets: Sequence[str] = ()) -> list[Any
     """The engines for ``options``, in the order they contribute (tree first, memory last)."""
     engines: list[Any] = []
     if options.cpu in ("sampling", "tracing"):
-        engines.append(engine_class("sampling")(interval_s=options.interval_s))
+        engines.append(
+            engine_class("sampling")(interval_s=options.interval_s, show_all=options.show_all)
+        )
     if options.cpu == "pyinstrument":
         engines.append(engine_class("pyinstrument")(interval_s=options.interval_s))
     if options.cpu == "tracing":
-        engines.append(engine_class("tracing")())
+        engines.append(engine_class("tracing")(show_all=options.show_all))
     if line_targets or options.lines_functions:
         engines.append(
             engine_class("lines")(

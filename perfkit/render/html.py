@@ -133,17 +133,23 @@ def _functions(p: Profile) -> str:
             f'<td class="n">{esc(_fmt.pct(f.self_s, p.wall_s))}</td>'
             f'<td class="n">{esc(_fmt.seconds(f.total_s))}</td>'
             f'<td class="n">{esc(_fmt.pct(f.total_s, p.wall_s))}</td>'
+            f'<td class="n">{esc(_fmt.seconds(f.self_cpu_s))}</td>'
+            f'<td class="n">{esc(_fmt.seconds(f.total_cpu_s))}</td>'
             + (f'<td class="n">{esc(f.calls if f.calls is not None else "")}</td>' if exact else "")
             + f"<td><code>{esc(f.function)}</code></td>"
             f'<td class="src">{esc(_fmt.where(f.file, f.line, p.cwd))}</td></tr>'
         )
     head = (
         '<tr><th class="n">own</th><th class="n">own %</th><th class="n">total</th>'
-        '<th class="n">total %</th>'
+        '<th class="n">total %</th><th class="n">own cpu</th><th class="n">total cpu</th>'
         + ('<th class="n">calls</th>' if exact else "")
         + "<th>function</th><th>where</th></tr>"
     )
-    return f"<h2>Top functions by own time</h2><table>{head}{''.join(rows)}</table>"
+    from perfkit.render.terminal import multi_thread_note
+
+    note = multi_thread_note(p)
+    note_html = f'<p class="note">{esc(note)}</p>' if note else ""
+    return f"<h2>Top functions by own time</h2>{note_html}<table>{head}{''.join(rows)}</table>"
 
 
 def _hot_lines(p: Profile) -> str:

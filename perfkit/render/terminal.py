@@ -59,10 +59,15 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
             ],
         )
     ]
+    threads_note = multi_thread_note(profile)
+    if threads_note:
+        out[0].lines.append(threads_note)
     if profile.functions:
         exact = any(f.calls is not None for f in profile.functions)
         for by, title in (("self_s", "own time"), ("total_s", "total time")):
-            headers = ("own", "own %", "total", "total %") + (("calls",) if exact else ())
+            cpu_attr = "self_cpu_s" if by == "self_s" else "total_cpu_s"
+            cpu_head = "own cpu" if by == "self_s" else "total cpu"
+            headers = ("own", "own %", "total", "total %", cpu_head) + (("calls",) if exact else ())
             sec = Section(
                 f"Top functions by {title}",
                 headers + ("function", "where"),
@@ -74,6 +79,7 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
                     _fmt.pct(f.self_s, total),
                     _fmt.seconds(f.total_s),
                     _fmt.pct(f.total_s, total),
+                    _fmt.seconds(getattr(f, cpu_attr)),
                 ]
                 if exact:
                     row.append(str(f.calls) if f.calls is not None else "")
@@ -176,6 +182,17 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
     if tail:
         out.append(Section("", lines=tail))
     return out
+
+
+def multi_thread_note(profile: Profile) -> str:
+    """Why percentages can add up past 100% when several threads ran ("" for one thread)."""
+    n = len(profile.threads)
+    if n < 2:
+        return ""
+    return (
+        f"{n} threads: percentages are of the run's wall time and each thread's time counts, "
+        "so they can add up to more than 100%; CPU above wall means threads ran in parallel"
+    )
 
 
 def _clip(text: str, width: int) -> str:

@@ -71,13 +71,18 @@ def build(
     codes: Mapping[int, types.CodeType],
     thread_names: Mapping[int, str],
     base_depth: Mapping[int, int] | None = None,
+    fold_imports: bool = True,
 ) -> tuple[list[ThreadTree], list[FunctionStat], list[HotLine]]:
     """Aggregate ``(thread, leaf-first stack) -> [wall_s, cpu_s, samples]`` into the model.
 
     perfkit's own frames are removed from every stack; for a thread listed in ``base_depth``
     the outermost frames (the code around a ``with perfkit.profile()`` block) are removed too.
+    With ``fold_imports`` (the default; ``--show-all`` turns it off) the import machinery's
+    frames (``<frozen importlib._bootstrap…>``) are folded away as pyinstrument does: their time
+    goes to the ``import`` line that caused it and to the imported module's code.
     """
     base_depth = base_depth or {}
+    folded: dict[int, bool] = {}
     roots: dict[int, _Node] = {}
     func_self: dict[int, list[float]] = {}
     func_total: dict[int, list[float]] = {}
@@ -96,6 +101,15 @@ def build(
             if is_internal(codes[frames[i][0]].co_filename):
                 frames = frames[i + 1 :]
                 break
+        if fold_imports:
+            kept = []
+            for fr in frames:
+                hide = folded.get(fr[0])
+                if hide is None:
+                    hide = folded[fr[0]] = is_import_machinery(codes[fr[0]].co_filename)
+                if not hide:
+                    kept.append(fr)
+            frames = kept
         if not frames:
             continue
         root = roots.get(tid)
@@ -164,6 +178,11 @@ def build(
         )
     hot.sort(key=lambda h: (-h.self_s, -h.total_s))
     return threads, functions, hot
+
+
+def is_import_machinery(filename: str) -> bool:
+    """True for the frames of Python's import system (``<frozen importlib._bootstrap…>``)."""
+    return filename.startswith(("<frozen importlib._bootstrap", "<frozen zipimport"))
 
 
 def _add(table: dict, key: object, wall: float, cpu: float, n: float) -> None:

@@ -31,10 +31,12 @@ class SamplingEngine:
     provides: ClassVar[frozenset[str]] = frozenset({"tree", "functions", "lines"})
     hooks_calls: ClassVar[bool] = False
 
-    def __init__(self, interval_s: float = DEFAULT_INTERVAL_S) -> None:
+    def __init__(self, interval_s: float = DEFAULT_INTERVAL_S, show_all: bool = False) -> None:
         if not interval_s > 0:
             raise ValueError("interval_s must be > 0")
         self.interval_s = interval_s
+        #: Keep the import machinery's frames in the tree (``--show-all``); folded by default.
+        self.show_all = show_all
         self.stacks: dict[tuple[int, tuple[tuple[int, int], ...]], list[float]] = {}
         self.codes: dict[int, object] = {}
         self.names: dict[int, str] = {}
@@ -75,6 +77,10 @@ class SamplingEngine:
         skip = PERFKIT_THREADS
         ignored = self.ignore_threads
         clocks: dict[int, int | None] = {}
+        names = self.names
+        import threading
+
+        active = threading._active  # type: ignore[attr-defined]  # ident -> Thread, no lock
         last_cpu: dict[int, float] = {}
         last = time.perf_counter()
         wait = self._stop_lock.acquire
@@ -88,6 +94,11 @@ class SamplingEngine:
                         continue
                     clk = clocks.get(tid, -1)
                     if clk == -1:
+                        # a thread seen for the first time: name it now, it may end before
+                        # the next periodic refresh (short-lived workers lost their names)
+                        thread = active.get(tid)
+                        if thread is not None:
+                            names[tid] = thread.name
                         try:
                             clk = time.pthread_getcpuclockid(tid)
                         except (OSError, AttributeError):
@@ -134,6 +145,7 @@ class SamplingEngine:
             self.codes,
             self.names,
             collector.base_depth,  # type: ignore[arg-type]
+            fold_imports=not self.show_all,
         )
         collector.threads = threads
         if not collector.functions:

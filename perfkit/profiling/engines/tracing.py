@@ -30,8 +30,10 @@ class TracingEngine:
     provides: ClassVar[frozenset[str]] = frozenset({"functions", "pstats"})
     hooks_calls: ClassVar[bool] = True
 
-    def __init__(self) -> None:
+    def __init__(self, show_all: bool = False) -> None:
         self.profiler = cProfile.Profile()
+        #: Keep the import machinery's rows (``--show-all``); left out by default.
+        self.show_all = show_all
         self._running = False
 
     def prepare(self, program: object | None) -> None:
@@ -54,7 +56,7 @@ class TracingEngine:
         names = _stacks.ModuleNames()
         functions = []
         for key, (cc, nc, tt, ct, callers) in raw.items():
-            if _dropped(key):
+            if _dropped(key) or (not self.show_all and _stacks.is_import_machinery(key[0])):
                 continue
             filename, line, name = key
             edges = tuple(
