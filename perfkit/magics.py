@@ -197,10 +197,9 @@ class PerfkitMagics(Magics):
             code(glb, loc)
         from dataclasses import replace
 
-        count = getattr(self.shell, "execution_count", 0)
-        result = replace(
-            prof.result, program=f"{'%%' if cell is not None else '%'}perfkit [{count}]"
-        )
+        label = "%%perfkit cell" if cell is not None else f"%perfkit {stmt.strip()}"[:80]
+        # The kernel's own argv (ipykernel_launcher -f ...) says nothing about the cell.
+        result = replace(prof.result, program=label, argv=(label, *line.split()))
         glb[name] = result
         if "q" not in opts:
             from IPython.display import display

@@ -85,7 +85,7 @@ def test_cell_profile_shows_html_report_and_keeps_result(executed: tuple) -> Non
 
 def test_line_magic_stores_under_the_name_given(executed: tuple) -> None:
     nb, _ = executed
-    assert "%perfkit [" in _text(nb.cells[5])
+    assert _text(nb.cells[5]).strip() == "%perfkit slow_sum(100_000)"
 
 
 def test_bench_cell_passes_a_correct_candidate_and_fails_a_wrong_one(executed: tuple) -> None:
