@@ -22,6 +22,7 @@ CASE_MODULES: tuple[str, ...] = (
     "perfkit.memory.cases",
     "perfkit.indicators.cases",
     "perfkit.compress.cases",
+    "perfkit.compress.qat_cases",
     "perfkit.profiling.cases",
 )
 
@@ -41,6 +42,14 @@ def register(case: Case) -> Case:
     return case
 
 
+def builtin_case_modules() -> list[str]:
+    """perfkit's own case modules: all of ``CASE_MODULES``, or only those named in
+    ``PERFKIT_CASE_MODULES=mod,...`` (a quicker start when only some cases are wanted, e.g. the
+    regression gate's workers: importing every module pulls in torch and transformers)."""
+    only = [m.strip() for m in os.environ.get("PERFKIT_CASE_MODULES", "").split(",") if m.strip()]
+    return [m for m in CASE_MODULES if m in only] if only else list(CASE_MODULES)
+
+
 def extra_case_modules() -> list[str]:
     """Modules with the user's own cases: ``PERFKIT_CASES=pkg.mod,...`` and the entry-point group
     ``perfkit.cases`` (a package declares ``[project.entry-points."perfkit.cases"]``)."""
@@ -57,7 +66,7 @@ def load_all(modules: Iterable[str] | None = None) -> None:
     if _loaded:
         return
     if modules is None:
-        modules = [*CASE_MODULES, *extra_case_modules()]
+        modules = [*builtin_case_modules(), *extra_case_modules()]
     for mod in modules:
         try:
             importlib.import_module(mod)
