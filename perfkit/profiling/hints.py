@@ -23,10 +23,13 @@ HOT_FUNCTION_SHARE = 0.10
 MIN_HINT_BYTES = 4 * 1024 * 1024
 #: float32 "holds" a float64 array when the round trip's relative error stays within this.
 FLOAT32_RTOL = 1e-6
-#: A function is CPU-bound when its CPU time is at least this share of its wall time. Low on
-#: purpose: on a machine with a load average of 10 on 2 cores a CPU-bound function was measured
-#: at 0.18-0.22 CPU/wall, while code that sleeps or waits for I/O reads ~0.00-0.02.
-CPU_BOUND = 0.1
+#: A function is CPU-bound when its CPU/wall ratio is at least this share of the CPU the run got
+#: (the process's CPU/wall, at most 1, at least :data:`MIN_CPU_SHARE`): on a machine with a load
+#: average of 12 on 2 cores a CPU-bound function was measured at 0.09 CPU/wall in a run at 0.17,
+#: while code that sleeps or waits for I/O reads 0.00-0.02 (idle machine: 0.9-1.0 and ~0).
+CPU_BOUND = 0.3
+#: The floor of the run's CPU share used by :data:`CPU_BOUND` (a run that only waits).
+MIN_CPU_SHARE = 0.1
 #: A loop dominates a function when its lines take at least this share of the function's time.
 LOOP_DOMINANCE = 0.5
 
@@ -791,6 +794,16 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+def _cpu_bound_share(profile: Profile) -> float:
+    """The CPU/wall ratio above which a function counts as CPU-bound in this run.
+
+    Relative to the CPU the whole run got, so that a loaded machine (every thread waiting for a
+    core) does not make computing code look like waiting code; deterministic given the profile.
+    """
+    run_share = profile.cpu_s / profile.wall_s if profile.wall_s > 0 else 1.0
+    return CPU_BOUND * min(1.0, max(MIN_CPU_SHARE, run_share))
+
+
 def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
     """A hot CPU-bound function called in a loop on independent inputs: a joblib candidate."""
     by_name: dict[str, FunctionStat] = {}
@@ -803,7 +816,7 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
             if (
                 f.total_cpu_s is not None
                 and f.total_s > 0
-                and f.total_cpu_s < CPU_BOUND * f.total_s
+                and f.total_cpu_s < _cpu_bound_share(profile) * f.total_s
             ):
                 continue  # waits (I/O, sleep, locks) more than it computes
             if f.calls is not None and f.calls < 2:

@@ -22,9 +22,9 @@ def train(X: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> np.ndarray:
 
 def main() -> None:
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((1500, 8))
+    X = rng.standard_normal((4000, 8))
     y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.float64)
-    w = train(X, y, 3, 0.05)
+    w = train(X, y, 4, 0.05)
     print(np.round(w, 3))
 
 

@@ -11,6 +11,7 @@ def normalize(batch: np.ndarray) -> np.ndarray:
 
 def to_vector(frame: np.ndarray) -> np.ndarray:
     flat = frame.flatten()  # planted: copy-not-view
+    flat *= np.float32(1.0 / 255.0)
     return flat
 
 

@@ -13,7 +13,9 @@ def load(n_assets: int, n_days: int) -> np.ndarray:
 def second_half(prices: np.ndarray) -> np.ndarray:
     n = prices.shape[1]
     idx = np.arange(n)
-    return prices[:, idx[n // 2 :]]  # planted: copy-not-view
+    recent = prices[:, idx[n // 2 :]]  # planted: copy-not-view
+    recent -= 200.0
+    return recent
 
 
 def drawdown(x: np.ndarray) -> float:
@@ -22,7 +24,7 @@ def drawdown(x: np.ndarray) -> float:
     for i in range(1, len(x)):  # planted: numba-loop
         if x[i] > peak:
             peak = x[i]
-        dd = (x[i] - peak) / peak
+        dd = (x[i] - peak) / (abs(peak) + 1.0)
         if dd < worst:
             worst = dd
     return float(worst)
@@ -31,8 +33,8 @@ def drawdown(x: np.ndarray) -> float:
 def main() -> None:
     prices = load(200, 24000)
     recent = second_half(prices)
-    gains = recent[recent > 200.0]
-    levels = [float(v) for v in recent[:40].ravel() if v > 200.0]
+    gains = recent[recent > 0.0]
+    levels = [float(v) for v in recent[:40].ravel() if v > 0.0]
     worst = [drawdown(recent[k]) for k in range(32)]  # planted: joblib-candidate
     print(gains.size, len(levels), min(worst))
 

@@ -3,6 +3,7 @@ cold code. Measurements are given as a sampler would record them, so the tests a
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 from perfkit.profiling.hints import (
@@ -365,6 +366,18 @@ def test_joblib_fires_on_independent_calls_in_a_loop():
     prof = make(SRC_FANOUT, [fn("work", 1, 0.9, cpu=0.88), fn("main", 4, 0.95, 0.0)])
     (h,) = rule_joblib_candidate(prof)
     assert h.function == "work" and h.line == 5 and "joblib.Parallel" in h.suggestion
+
+
+def test_joblib_cpu_bound_is_relative_to_the_cpu_the_run_got():
+    """On a loaded machine (the run got 17% of a core) a function at 9% CPU/wall computes; on an
+    idle one (run at 95%) it mostly waits. Code that sleeps (0.4%) waits either way."""
+    loaded = make(SRC_FANOUT, [fn("work", 1, 0.9, cpu=0.083)], wall=1.0)
+    loaded = dataclasses.replace(loaded, cpu_s=0.17)
+    assert [h.rule for h in rule_joblib_candidate(loaded)] == ["joblib-candidate"]
+    idle = dataclasses.replace(loaded, cpu_s=0.95)
+    assert list(rule_joblib_candidate(idle)) == []
+    sleeping = make(SRC_FANOUT, [fn("work", 1, 0.9, cpu=0.004)], wall=1.0)
+    assert list(rule_joblib_candidate(dataclasses.replace(sleeping, cpu_s=0.01))) == []
 
 
 def test_joblib_silent_on_chained_calls_on_waiting_code_and_cold_code():
