@@ -143,9 +143,10 @@ def profile_program(
 
         follower = Follower(options.interval_s)
         follower.start()
+    pid = os.getpid()
 
     def stop() -> None:
-        if follower is not None and follower.forked_copy():
+        if os.getpid() != pid:
             return  # a fork of the program that returned here: the parent's engines are not ours
         for e in reversed(engines):
             e.stop()
@@ -158,10 +159,12 @@ def profile_program(
         on_stop=stop,
         restore=restore,
     )
-    if follower is not None and follower.forked_copy():
+    if os.getpid() != pid:
         from perfkit.profiling.runner import print_exception
 
-        print_exception(result)  # end as that fork would under python; its data is followed
+        # End as that fork would under python (no report of its own; followed, its data
+        # reaches the parent's report).
+        print_exception(result)
         raise SystemExit(result.exit_status)
     collector = Collector()
     collector.notes.extend(notes)

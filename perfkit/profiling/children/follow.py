@@ -77,7 +77,15 @@ class Follower:
     def start(self) -> None:
         """Create the temp folder, export it to children and arm the fork hook."""
         self.pid = os.getpid()
-        self.folder = tempfile.mkdtemp(prefix="perfkit-children-")
+        tmp = tempfile.gettempdir()
+        if os.path.realpath(tmp) == os.path.realpath(os.getcwd()):
+            # tempfile falls back to the working directory when no temp folder is writable;
+            # children must never write there.
+            self.notes.append(
+                "child processes were not followed: no writable temp folder (set TMPDIR)"
+            )
+            return
+        self.folder = tempfile.mkdtemp(prefix="perfkit-children-", dir=tmp)
         self._saved = {k: os.environ.get(k) for k in _ENV_KEYS}
         old = os.environ.get("PYTHONPATH")
         os.environ["PYTHONPATH"] = BOOT_DIR + (os.pathsep + old if old else "")

@@ -352,6 +352,21 @@ def test_follower_restores_the_environment_and_removes_its_folder(
     assert not Path(folder).exists() and f.records == []
 
 
+def test_follower_never_uses_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import tempfile
+
+    monkeypatch.setattr(_child, "install_hooks", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    f = follow.Follower(0.001)
+    f.start()
+    assert f.folder == "" and _child.ENV_DIR not in os.environ
+    f.stop()
+    assert list(tmp_path.iterdir()) == [] and "not followed" in f.notes[0]
+
+
 def test_bootstrap_follows_a_child_and_chains_the_shadowed_sitecustomize(tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
