@@ -1,0 +1,475 @@
+"""The regression gate: run the base and the candidate commit on THIS machine, then compare.
+
+``python -m perfkit.bench.gate [--base REV] [--candidate REV] [-k PATTERN | --group G]``
+
+Committed results files come from other machines and other days; they cannot judge a change.
+The gate checks the base commit out in a temporary ``git worktree``, starts one worker process
+per tree (each imports perfkit from its own tree), and runs the selected grid points in rounds,
+alternating the two trees point by point (base, candidate; then candidate, base; ...) so that a
+drift of the machine lands on both.
+Each side's per-sample times are pooled over the rounds and judged by
+:func:`perfkit.bench.compare.compare_runs`: a Mann–Whitney U test plus the threshold.
+
+Exit codes: 0 no regression, 1 a check failed (a wrong answer) or a worker broke, 3 a significant
+regression, 2 bad usage (unknown revision, not a git checkout, no case selected).
+
+``--plant CASE_ID=FACTOR`` slows that case's candidate by FACTOR in the candidate tree only (the
+worker spins after each call): how ``perfkit.bench.gate_study`` measures that the gate detects a
+known slowdown. It changes nothing in either tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from perfkit.bench.compare import ALPHA, Comparison, compare_runs, parse_threshold
+from perfkit.bench.results import BenchRun, CaseResult
+from perfkit.bench.timer import Timing
+from perfkit.errors import CheckFailedError, PerfkitError, UsageError
+
+#: The working tree as it is (uncommitted changes included), as a ``--candidate`` value.
+WORKTREE = "WORKTREE"
+#: Temporary worktrees live in folders named with this prefix.
+TEMP_PREFIX = "perfkit-gate-"
+
+#: The worker each tree runs: it imports perfkit from that tree only (cwd and PYTHONPATH), lists
+#: the selected grid points (one JSON line), then answers each grid-point id written to its
+#: stdin with that point's result (one JSON line); any other line ends it. It uses only ``registry.select``, ``Case.grid``, ``runner.run_point`` and
+#: ``CaseResult.to_dict``, which every perfkit with a bench spine has.
+_WORKER = r"""
+import dataclasses, json, sys, time
+cfg = json.loads(sys.argv[1])
+out, sys.stdout = sys.stdout, sys.stderr  # the protocol owns the real stdout
+from perfkit.bench import registry
+from perfkit.bench.case import case_id
+from perfkit.bench.runner import run_point
+
+def slowed(fn, factor):
+    def run(inputs):
+        start = time.perf_counter()
+        result = fn(inputs)
+        end = start + (time.perf_counter() - start) * factor
+        while time.perf_counter() < end:
+            pass
+        return result
+    return run
+
+points = {}
+for c in registry.select(cfg["pattern"], cfg["group"]):
+    if "cpu" not in c.devices:
+        continue
+    for p in c.grid(cfg["quick"]):
+        cid = case_id(c.name, p)
+        planted = c
+        if cfg["plant"] and cfg["plant"][0] == cid:
+            planted = dataclasses.replace(c, candidate=slowed(c.candidate, cfg["plant"][1]))
+        points[cid] = (planted, p)
+out.write(json.dumps({"points": list(points)}) + "\n")
+out.flush()
+for line in sys.stdin:
+    cid = line.rstrip("\n")
+    if cid not in points:
+        break
+    c, p = points[cid]
+    out.write(json.dumps({"result": run_point(c, p, "cpu", cfg["repeat"]).to_dict()}) + "\n")
+    out.flush()
+"""
+
+
+def _git(repo: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True, timeout=120, check=False
+    )
+    if proc.returncode != 0:
+        raise UsageError(
+            f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}",
+            "run the gate inside a git checkout and name revisions that exist",
+        )
+    return proc.stdout.strip()
+
+
+def repo_root(start: str | os.PathLike[str] = ".") -> Path:
+    """The top folder of the git checkout containing ``start``."""
+    return Path(_git(Path(start), "rev-parse", "--show-toplevel"))
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """The full commit id of ``rev`` (a UsageError naming it when it does not exist)."""
+    return _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+
+
+def default_base(repo: Path, candidate: str) -> str:
+    """The base to compare with when none is given.
+
+    The working tree is compared with ``HEAD`` when it has uncommitted changes to tracked files;
+    otherwise the merge-base with the upstream branch (``origin/main``...) when that differs from
+    the candidate, else the candidate's parent commit.
+    """
+    if candidate == WORKTREE:
+        dirty = _git(repo, "status", "--porcelain", "--untracked-files=no")
+        if dirty:
+            return "HEAD"
+        candidate = "HEAD"
+    cand_sha = resolve(repo, candidate)
+    with contextlib.suppress(UsageError):
+        upstream = _git(repo, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+        base = _git(repo, "merge-base", upstream, cand_sha)
+        if base and base != cand_sha:
+            return base
+    return f"{cand_sha}~1"
+
+
+@contextlib.contextmanager
+def worktree(repo: Path, rev: str) -> Iterator[Path]:
+    """A detached ``git worktree`` of ``rev`` in a temporary folder, removed afterwards."""
+    sha = resolve(repo, rev)
+    _git(repo, "worktree", "prune")
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    tree = folder / sha[:12]
+    try:
+        _git(repo, "worktree", "add", "--detach", "--force", str(tree), sha)
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(tree)],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        )
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True, check=False)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One tree to run: its folder, the commit it holds, and an optional planted slowdown."""
+
+    tree: Path
+    label: str
+    commit: str
+    plant: tuple[str, float] | None = None
+
+
+class Worker:
+    """One tree's worker process (see ``_WORKER``)."""
+
+    def __init__(self, side: Side, config: dict[str, Any]) -> None:
+        env = {
+            **os.environ,
+            **({"PERFKIT_CASE_MODULES": config["modules"]} if config.get("modules") else {}),
+            "PYTHONPATH": os.pathsep.join([str(side.tree), os.environ.get("PYTHONPATH", "")]),
+            "PERFKIT_COMMIT": side.commit,
+            "PYTHONHASHSEED": "0",
+        }
+        cfg = {**config, "plant": list(side.plant) if side.plant else None}
+        self.side = side
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, json.dumps(cfg)],
+            cwd=side.tree,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._points: list[str] | None = None
+
+    @property
+    def points(self) -> list[str]:
+        """The grid-point ids the tree selected (read once, after the worker has started)."""
+        if self._points is None:
+            self._points = list(self._read()["points"])
+        return self._points
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(timeout=30)
+            err = (self.proc.stderr.read() if self.proc.stderr else "").strip().splitlines()
+            tail = err[-1] if err else f"exit code {self.proc.returncode}"
+            raise CheckFailedError(
+                f"the {self.side.label} worker ({self.side.commit[:10]}) stopped: {tail}",
+                "run its cases with 'perfkit bench' in that commit to see why",
+            )
+        return json.loads(line)
+
+    def run_point(self, point_id: str) -> CaseResult:
+        """Run one grid point (make inputs, check, time both sides) in this tree."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(point_id + "\n")
+        self.proc.stdin.flush()
+        return CaseResult.from_dict(self._read()["result"])
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream:
+                stream.close()
+
+
+def _pool(rounds: list[list[CaseResult]]) -> tuple[CaseResult, ...]:
+    """One result per grid point with every round's samples; a failed round makes it failed."""
+    by_id: dict[str, list[CaseResult]] = {}
+    for results in rounds:
+        for r in results:
+            by_id.setdefault(r.id, []).append(r)
+    pooled = []
+    for rid, rs in by_id.items():
+        bad = next((r for r in rs if r.status != "passed"), None)
+        if bad is not None:
+            pooled.append(bad)
+            continue
+        sides = {}
+        for side in ("baseline", "candidate"):
+            timings: list[Timing] = [getattr(r, side) for r in rs]
+            last = timings[-1]
+            sides[side] = Timing(
+                tuple(t for tm in timings for t in tm.times_s),
+                last.number,
+                last.peak_bytes,
+                last.memory,
+            )
+        pooled.append(replace(rs[-1], **sides))
+    return tuple(pooled)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Both pooled runs, their comparison and the exit code the gate returns."""
+
+    base: BenchRun
+    candidate: BenchRun
+    comparison: Comparison
+    duration_s: float
+
+    @property
+    def exit_code(self) -> int:
+        failed = self.candidate.failed
+        return 1 if failed else self.comparison.exit_code()
+
+
+def run_gate(
+    base: Side,
+    candidate: Side,
+    *,
+    modules: str | None = None,
+    pattern: str | None = None,
+    group: str | None = None,
+    quick: bool = False,
+    rounds: int = 3,
+    repeat: int = 5,
+    threshold: float = 0.10,
+    alpha: float = ALPHA,
+    log: Any = None,
+) -> GateResult:
+    """Run both sides' cases in alternating rounds and compare the pooled samples.
+
+    Raises
+    ------
+    UsageError
+        No case selected, or the two trees share no grid point.
+    CheckFailedError
+        A worker process died.
+    """
+    from perfkit import __version__
+    from perfkit._env import machine_info, utc_now_iso
+
+    if rounds < 1 or repeat < 5:
+        raise UsageError("--rounds must be >= 1 and --repeat >= 5")
+    config = {
+        "pattern": pattern,
+        "group": group,
+        "quick": quick,
+        "repeat": repeat,
+        "modules": modules,
+    }
+    started = time.perf_counter()
+    when = utc_now_iso()
+    workers: list[Worker] = []
+    try:
+        workers.append(Worker(base, config))
+        workers.append(Worker(candidate, config))
+        shared = set(workers[0].points) & set(workers[1].points)
+        if not shared:
+            raise UsageError(
+                "no case selected in both commits"
+                + (f" (-k {pattern!r})" if pattern else f" (--group {group!r})" if group else ""),
+                "list the cases with 'perfkit bench --list'",
+            )
+        points = [p for p in workers[1].points if p in shared]
+        collected: list[list[list[CaseResult]]] = [[], []]
+        for i in range(rounds):
+            if log:
+                log(f"round {i + 1}/{rounds}: {len(points)} grid points, both sides")
+            got: list[list[CaseResult]] = [[], []]
+            for j, point in enumerate(points):
+                # Alternate which side goes first, point by point and round by round.
+                for w in (0, 1) if (i + j) % 2 == 0 else (1, 0):
+                    got[w].append(workers[w].run_point(point))
+            collected[0].append(got[0])
+            collected[1].append(got[1])
+    finally:
+        for w in workers:
+            w.close()
+    runs = []
+    for side, results in zip((base, candidate), collected, strict=True):
+        runs.append(
+            BenchRun(
+                results=_pool(results),
+                datetime=when,
+                duration_s=time.perf_counter() - started,
+                machine_info=machine_info(),
+                commit_info={"id": side.commit, "branch": "", "dirty": False, "time": ""},
+                settings={
+                    "device": "cpu",
+                    "repeat": repeat,
+                    "rounds": rounds,
+                    "pattern": pattern,
+                    "group": group,
+                    "quick": quick,
+                    "gate_side": side.label,
+                    "planted": list(side.plant) if side.plant else None,
+                },
+                version=__version__,
+            )
+        )
+    cmp = compare_runs(runs[0], runs[1], threshold, alpha=alpha)
+    return GateResult(runs[0], runs[1], cmp, time.perf_counter() - started)
+
+
+def _parse_plant(text: str | None) -> tuple[str, float] | None:
+    if not text:
+        return None
+    cid, sep, factor = text.rpartition("=")
+    try:
+        value = float(factor)
+    except ValueError:
+        value = 0.0
+    if not sep or not cid or not value >= 1.0:
+        raise UsageError(f"--plant {text!r} is not CASE_ID=FACTOR", "e.g. --plant 'fib[n=100]=1.3'")
+    return cid, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m perfkit.bench.gate",
+        description=(
+            "Run the selected cases at a base commit and at the candidate on this machine "
+            "(alternating rounds, git worktree), and fail on a significant regression. "
+            "Exit 0: none; 3: a significant regression; 1: a failed check; 2: bad usage."
+        ),
+    )
+    p.add_argument("--base", help="base revision (default: HEAD for a dirty tree, else the "
+                   "merge-base with the upstream branch, else the previous commit)")
+    p.add_argument("--candidate", default=WORKTREE,
+                   help=f"candidate revision (default: {WORKTREE}, the checkout as it is)")
+    p.add_argument("-k", dest="pattern", metavar="PATTERN", help="glob/regex on case names")
+    p.add_argument("--group", help="only cases of this group")
+    p.add_argument("--quick", action="store_true", help="each case's small grid")
+    p.add_argument(
+        "--modules",
+        metavar="MOD,...",
+        help="import only these case modules in the workers (faster start), e.g. "
+        "perfkit.bench.playbook",
+    )
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per side (3)")
+    p.add_argument("--repeat", type=int, default=5, help="samples per side per round (>=5)")
+    p.add_argument("--threshold", default="10%", help="slowdown that counts (10%%)")
+    p.add_argument("--alpha", type=float, default=ALPHA, help="Mann-Whitney U level (0.01)")
+    p.add_argument("--out-dir", help="write base.json, candidate.json and compare.json here")
+    p.add_argument("--plant", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The gate's command line; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    # A kill (SIGTERM) unwinds like Ctrl-C, so the worktrees are removed.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        threshold = parse_threshold(args.threshold)
+        if not 0 < args.alpha < 1:
+            raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+        plant = _parse_plant(args.plant)
+        if args.out_dir:
+            from perfkit._atomic import check_writable
+
+            check_writable(args.out_dir, directory=True)
+        repo = repo_root()
+        cand_rev = args.candidate
+        base_rev = args.base or default_base(repo, cand_rev)
+        base_sha = resolve(repo, base_rev)
+
+        def log(msg: str) -> None:
+            print(f"gate: {msg}", file=sys.stderr, flush=True)
+
+        with contextlib.ExitStack() as stack:
+            base_tree = stack.enter_context(worktree(repo, base_sha))
+            if cand_rev == WORKTREE:
+                cand_tree, cand_sha = repo, resolve(repo, "HEAD") + "+worktree"
+            else:
+                cand_sha = resolve(repo, cand_rev)
+                cand_tree = stack.enter_context(worktree(repo, cand_sha))
+            log(f"base {base_sha[:10]} ({base_rev}) vs candidate {cand_sha[:10]} ({cand_rev})")
+            result = run_gate(
+                Side(base_tree, "base", base_sha),
+                Side(cand_tree, "candidate", cand_sha, plant),
+                modules=args.modules,
+                pattern=args.pattern,
+                group=args.group,
+                quick=args.quick,
+                rounds=args.rounds,
+                repeat=args.repeat,
+                threshold=threshold,
+                alpha=args.alpha,
+                log=log,
+            )
+        print(result.comparison.summary())
+        if args.out_dir:
+            _write(Path(args.out_dir), result)
+        for r in result.candidate.failed:
+            print(f"FAILED {r.id}: {r.error or (r.verdict.detail if r.verdict else '')}")
+        return result.exit_code
+    except PerfkitError as exc:
+        print(f"perfkit gate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("perfkit gate: interrupted", file=sys.stderr)
+        return 130
+
+
+def _write(folder: Path, result: GateResult) -> None:
+    from perfkit._atomic import atomic_write_text, dumps_strict
+
+    folder.mkdir(parents=True, exist_ok=True)
+    result.base.save(folder / "base.json")
+    result.candidate.save(folder / "candidate.json")
+    atomic_write_text(
+        folder / "compare.json", dumps_strict(result.comparison.to_dict(), indent=2) + "\n"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
