@@ -41,7 +41,6 @@ EXTRAS: dict[str, str] = {
     "indicators": "indicators",
     "compress": "compress",
     "bench": "bench",
-    "report": "report",
 }
 #: Top-level modules that live in an extra, and which extra brings them when the command has none.
 _MODULE_EXTRAS: dict[str, str] = {
@@ -55,7 +54,6 @@ _MODULE_EXTRAS: dict[str, str] = {
     "transformers": "compress",
     "safetensors": "compress",
     "sklearn": "compress",
-    "matplotlib": "report",
     "scipy": "bench",
     "asv": "bench",
     "dask": "dist",

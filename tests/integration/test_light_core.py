@@ -101,3 +101,13 @@ def test_command_without_its_extra_names_it(
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert f"perfkit[{extra}]" in proc.stderr
+
+
+def test_report_needs_no_extra(tmp_path: Path, blocker: Path) -> None:
+    results = tmp_path / "reports" / "bench"
+    results.mkdir(parents=True)
+    for src in sorted((REPO / "reports" / "bench").glob("*.json"))[-2:]:
+        (results / src.name).write_bytes(src.read_bytes())
+    proc = _run(["report", "--out", "index.html"], tmp_path, blocker)
+    assert proc.returncode == 0, proc.stderr
+    assert "<html" in (tmp_path / "index.html").read_text().lower()
