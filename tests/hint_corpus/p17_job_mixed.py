@@ -14,7 +14,7 @@ def second_half(prices: np.ndarray) -> np.ndarray:
     n = prices.shape[1]
     idx = np.arange(n)
     recent = prices[:, idx[n // 2 :]]  # planted: copy-not-view
-    recent -= 200.0
+    np.log1p(np.abs(recent, out=recent), out=recent)  # log-levels, in place
     return recent
 
 
@@ -31,10 +31,10 @@ def drawdown(x: np.ndarray) -> float:
 
 
 def main() -> None:
-    prices = load(200, 24000)
+    prices = load(400, 24000)
     recent = second_half(prices)
     gains = recent[recent > 0.0]
-    levels = [float(v) for v in recent[:40].ravel() if v > 0.0]
+    levels = [float(v) for v in recent[:16].ravel() if v > 0.0]
     worst = [drawdown(recent[k]) for k in range(32)]  # planted: joblib-candidate
     print(gains.size, len(levels), min(worst))
 
