@@ -9,7 +9,7 @@ leaves the child untouched: following a child must never break it.
 """
 
 
-def _perfkit_follow() -> None:
+def _perfkit_follow():  # plain syntax: any python that starts may read this file
     import os
     import sys
 
@@ -44,7 +44,8 @@ def _perfkit_follow() -> None:
             sys.modules["sitecustomize"] = module
             spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - what site.py does for a failing sitecustomize
-        print(f"Error in sitecustomize; set PYTHONVERBOSE for traceback:\n{exc!r}", file=sys.stderr)
+        sys.stderr.write("Error in sitecustomize; set PYTHONVERBOSE for traceback:\n")
+        sys.stderr.write(repr(exc) + "\n")
 
 
 _perfkit_follow()
