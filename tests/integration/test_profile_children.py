@@ -55,6 +55,13 @@ PROGRAM = textwrap.dedent(
             ctx = mp.get_context(kind.split("-", 1)[1])
             with ProcessPoolExecutor(2, mp_context=ctx) as ex:
                 result = list(ex.map(burn, [N] * 4))
+        elif kind == "process-spawn":
+            procs = [mp.get_context("spawn").Process(target=burn, args=(2 * N,)) for _ in "ab"]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+            result = [p.exitcode for p in procs]
         elif kind == "subprocess":
             out = subprocess.run(
                 [sys.executable, __file__, "child"], capture_output=True, text=True, check=True
@@ -155,12 +162,14 @@ def _assert_worker_function(workers: list[dict[str, Any]], body: dict[str, Any],
         ("forkserver", "Pool worker (forkserver)"),
         ("executor-spawn", "ProcessPoolExecutor worker (spawn)"),
         ("executor-fork", "ProcessPoolExecutor worker (fork)"),
+        ("process-spawn", "Process (spawn)"),
     ],
 )
 def test_pool_workers_are_followed(tmp_path: Path, kind: str, role: str) -> None:
     proc, body = _run(tmp_path, kind)
     assert proc.returncode == 3
-    assert proc.stdout == f"{kind} {4 * EXPECTED_BURN}\n"
+    total = 0 if kind == "process-spawn" else 4 * EXPECTED_BURN  # exit codes / results
+    assert proc.stdout == f"{kind} {total}\n"
     workers = _workers(body, role)
     assert 1 <= len(workers) <= 2, body["processes"]
     _assert_worker_function(workers, body, "burn")
