@@ -277,21 +277,23 @@ def render(
         "| rule | planted | found | missed | false hints | recall | precision | target |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    loaded = max(load_before, load_after) > 0.5
+    provisional = f" (provisional: load {max(load_before, load_after):.1f} > 0.5)" if loaded else ""
     for rule, s in table.items():
         met, why = judged[rule]
         rec = "—" if s.recall is None else f"{s.recall:.2f}"
         prec = "—" if s.precision is None else f"{s.precision:.2f}"
         lines.append(
             f"| `{rule}` | {s.tp + s.fn} | {s.tp} | {s.fn} | {s.fp} | {rec} | {prec} | "
-            f"{'met' if met else 'NOT met: ' + why} |"
+            f"{'met' + provisional if met else 'NOT met: ' + why} |"
         )
     lines += [
         "",
         f"Clean controls with a hint: {len(clean_hits)} of "
         f"{sum(o.program.kind == 'clean' for o in outcomes)} "
-        f"({'met' if not clean_hits else 'NOT met'}).",
+        f"({'met' + provisional if not clean_hits else 'NOT met'}).",
     ]
-    if load_before > 0.5 or load_after > 0.5:
+    if loaded:
         lines += [
             "",
             f"**Measured under load** (load average {max(load_before, load_after):.2f} > 0.5): "

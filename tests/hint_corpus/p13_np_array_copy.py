@@ -5,7 +5,7 @@ import numpy as np
 
 def normalize(batch: np.ndarray) -> np.ndarray:
     frame = np.array(batch)  # planted: copy-not-view
-    frame -= frame.mean()
+    frame -= frame.mean(axis=(0, 2, 3), keepdims=True)
     return frame
 
 
@@ -17,7 +17,7 @@ def to_vector(frame: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     rng = np.random.default_rng(13)
-    batch = rng.random((32, 3, 256, 256), dtype=np.float32)
+    batch = rng.random((64, 3, 256, 256), dtype=np.float32)
     frame = normalize(batch)
     meta = np.array([1, 2, 3])
     flat = to_vector(frame)
