@@ -1,4 +1,5 @@
-"""Model compression that proves itself: students, distillation, int8 quantization, comparison.
+"""Model compression that proves itself: students, distillation, int8 quantization (post-training
+and quantization-aware), comparison.
 
 Every function here returns a compressed model together with what it measured, and
 :func:`compare_models` reports size, latency, memory and fidelity side by side. Names are loaded
@@ -17,6 +18,8 @@ _EXPORTS = {
     "DistillResult": "perfkit.compress.distillation",
     "quantize_dynamic": "perfkit.compress.quantize",
     "quantize_static": "perfkit.compress.quantize",
+    "quantize_qat": "perfkit.compress.qat",
+    "qat_report": "perfkit.compress.qat",
     "CompressedModel": "perfkit.compress.quantize",
     "ENGINES": "perfkit.compress.quantize",
     "export_onnx": "perfkit.compress.export",

@@ -1,0 +1,81 @@
+"""Quantization-aware training: fake-quant fine-tuning exported to int8 (issue 15, item 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perfkit.errors import UsageError
+
+torch = pytest.importorskip("torch")
+
+
+def _accuracy(out: np.ndarray, y: np.ndarray) -> float:
+    return float((np.asarray(out).argmax(1) == y).mean())
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """The project's digits classifier (``train_digits_classifier``: about 98% test accuracy)."""
+    from perfkit.compress.models import train_digits_classifier
+
+    return train_digits_classifier()
+
+
+def test_qat_int8_accuracy_within_half_a_point_of_fp32_on_digits(classifier, digits_data):
+    from perfkit.compress.models import predict
+    from perfkit.compress.qat import quantize_qat
+
+    d = digits_data
+    fp32 = _accuracy(predict(classifier, {"x": d.test.x}), d.test.y)
+    q = quantize_qat(classifier, {"x": d.train.x}, d.train.y)
+    assert q.method == "qat-static-int8" and q.quantized_layers  # real int8 layers
+    qat = _accuracy(q({"x": d.test.x}), d.test.y)
+    assert fp32 - qat <= 0.005, (fp32, qat)
+    assert q.qat_history.last_loss < q.qat_history.first_loss
+
+
+def test_prepare_and_strip_round_trip_and_fake_quant_rounds():
+    from perfkit.compress.models import MLPClassifier
+    from perfkit.compress.qat import QATWrapper, fake_quant_weight, prepare_qat, strip_qat
+
+    torch.manual_seed(0)
+    m = MLPClassifier(8, (8, 8), 3)
+    q = prepare_qat(m)
+    assert sum(isinstance(x, QATWrapper) for x in q.modules()) == 3
+    back = strip_qat(q)
+    for a, b in zip(m.state_dict().values(), back.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    w = torch.randn(4, 16)
+    fq = fake_quant_weight(w)
+    # At most 256 levels per row, each within half a step of the original.
+    step = 2 * w.abs().amax(1, keepdim=True) / 255
+    assert ((fq - w).abs() <= step / 2 + 1e-6).all()
+    assert all(len(torch.unique(r)) <= 256 for r in fq)
+
+
+def test_torch_engine_and_report_side_by_side(digits_model, digits_data):
+    from perfkit.compress.qat import qat_report
+
+    d = digits_data
+    rep = qat_report(
+        digits_model, {"x": d.train.x[:256]}, {"x": d.test.x}, d.train.y[:256], d.test.y,
+        engine="torch", epochs=1, batch_sizes=(4,), repeat=1,
+    )  # fmt: skip
+    assert [m.name for m in rep.models] == ["fp32", "ptq", "qat"]
+    assert rep["qat"].method == "qat-dynamic-int8"
+    assert all(m.fidelity["accuracy"] is not None for m in rep.models)
+
+
+def test_bad_qat_inputs_are_usage_errors(digits_model):
+    from perfkit.compress.qat import quantize_qat
+
+    x = np.zeros((8, 64), np.float32)
+    with pytest.raises(UsageError, match="lacks inputs"):
+        quantize_qat(digits_model, {"y": x})
+    with pytest.raises(UsageError, match="NaN"):
+        quantize_qat(digits_model, {"x": np.full((8, 64), np.nan, np.float32)})
+    with pytest.raises(UsageError, match="positive"):
+        quantize_qat(digits_model, {"x": x}, epochs=0)
+    with pytest.raises(UsageError, match="no Linear"):
+        quantize_qat(torch.nn.ReLU(), {"input": x})
