@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from test_bench_cli import TEST_CASES
@@ -61,3 +64,54 @@ def test_compare_with_a_folder_uses_the_newest_result_per_case(run_perfkit, tmp_
     proc = run_perfkit(*args, "--no-save", "--compare", str(folder), env=TEST_CASES)
     assert proc.returncode == 0, proc.stderr
     assert "0 improved, 0 regressed, 1 unchanged" in proc.stderr
+
+
+# --- the gate: base and candidate commits run on this machine ------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def _gate(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PERFKIT_CASES": "cli_test_cases",
+        "PYTHONPATH": str(HERE),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "perfkit.bench.gate", "--modules", "perfkit.bench.playbook", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> None:
+    before = subprocess.run(
+        ["git", "worktree", "list"], cwd=REPO, capture_output=True, text=True
+    ).stdout
+    proc = _gate(
+        "--base", "HEAD", "--group", "zz_compare_test", "--rounds", "1", "--plant", "zz_sleepy=4"
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "REGRESSED zz_sleepy [cpu]" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    after = subprocess.run(
+        ["git", "worktree", "list"], cwd=REPO, capture_output=True, text=True
+    ).stdout
+    assert after == before
+
+
+def test_gate_reports_a_failed_check_with_exit_1() -> None:
+    proc = _gate("--base", "HEAD", "-k", "zz_wrong_answer", "--rounds", "1")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAILED zz_wrong_answer" in proc.stdout
+
+
+def test_gate_with_an_unknown_base_is_exit_2_in_one_line() -> None:
+    proc = _gate("--base", "no-such-revision-xyz", "-k", "zz_fine")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "no-such-revision-xyz" in proc.stderr
