@@ -109,3 +109,22 @@ def test_list_shows_cases(run_perfkit) -> None:
 def test_repeat_below_five_is_refused(run_perfkit) -> None:
     proc = run_perfkit("bench", "-k", "fib", "--repeat", "2")
     assert proc.returncode == 2 and "at least 5" in proc.stderr
+
+
+def test_a_killed_runs_stale_temp_file_is_cleaned_by_the_next_run(run_perfkit, tmp_path) -> None:
+    import os
+    import time
+
+    folder = tmp_path / "reports" / "bench"
+    folder.mkdir(parents=True)
+    stale = folder / ".perfkit-tmp-20261128T000000-cpu-abc.json.x1y2"
+    stale.write_text('{"half": ')
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    fresh = folder / ".perfkit-tmp-other-run-in-progress.json.z9"
+    fresh.write_text("{")
+    proc = run_perfkit("bench", "-k", "small_sequence")
+    assert proc.returncode == 0, proc.stderr
+    assert not stale.exists()  # a killed run's leftover (older than 1 h) is removed
+    assert fresh.exists()  # a run that may still be writing is left alone
+    assert len(list(folder.glob("*-cpu-*.json"))) == 1

@@ -133,3 +133,122 @@ def test_failed_save_keeps_the_previous_file(tmp_path: Path, monkeypatch) -> Non
         _run().save(p)
     assert p.read_text() == "previous"
     assert [x.name for x in tmp_path.iterdir()] == ["r.json"]
+
+
+# --- schema validation on load --------------------------------------------------------------------
+
+
+def _write(tmp_path: Path, doc: dict, allow_nan: bool = False) -> Path:
+    p = tmp_path / "odd.json"
+    p.write_text(json.dumps(doc, allow_nan=allow_nan))
+    return p
+
+
+def _mutate(path: tuple, value) -> dict:
+    doc = _run().to_dict()
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("results", 0, "baseline", "times_s"), [], "results[0].baseline.times_s"),
+        (("results", 0, "baseline", "times_s"), [0, 0, 0], "results[0].baseline.times_s"),
+        (("results", 0, "baseline", "times_s"), ["0.4"] * 5, "results[0].baseline.times_s[0]"),
+        (("results", 0, "baseline", "times_s"), "fast", "results[0].baseline.times_s"),
+        (("results", 0, "candidate", "peak_bytes"), "2 MB", "results[0].candidate.peak_bytes"),
+        (("results", 0, "candidate", "number"), 1.5, "results[0].candidate.number"),
+        (("results", 0, "candidate"), KeyError, "results[0].candidate: is missing"),
+        (("results", 0, "status"), "great", "results[0].status"),
+        (("results", 0, "verdict", "ok"), "yes", "results[0].verdict.ok"),
+        (("results", 0, "verdict", "figures"), {"x": "1"}, "results[0].verdict.figures.x"),
+        (("results", 0, "case"), KeyError, "results[0].case: is missing"),
+        (("results",), {}, "results: must be a list"),
+        (("datetime",), 5, "datetime"),
+        (("machine_info",), [], "machine_info"),
+        (("duration_s",), -1, "duration_s"),
+        (("schema_version",), True, "schema_version"),
+    ],
+)
+def test_malformed_fields_are_refused_naming_file_and_field(tmp_path, path, value, field) -> None:
+    p = _write(tmp_path, _mutate(path, value))
+    with pytest.raises(SchemaError) as info:
+        BenchRun.load(p)
+    assert "odd.json" in str(info.value) and field in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_nan_in_a_file_is_refused(tmp_path) -> None:
+    p = _write(tmp_path, _mutate(("results", 0, "baseline", "times_s"), [float("nan")] * 5), True)
+    with pytest.raises(SchemaError, match="odd.json holds a non-finite number"):
+        BenchRun.load(p)
+
+
+def test_newer_schema_is_refused(tmp_path) -> None:
+    p = _write(tmp_path, _mutate(("schema_version",), SCHEMA_VERSION + 1))
+    with pytest.raises(SchemaError, match="newer than this perfkit reads"):
+        BenchRun.load(p)
+
+
+def test_load_many_skips_and_lists_bad_files(tmp_path) -> None:
+    from perfkit.bench.results import load_many
+
+    _run().save(tmp_path / "good.json")
+    (tmp_path / "bad.json").write_text("{")
+    runs, skipped = load_many([tmp_path])
+    assert [p.name for p, _ in runs] == ["good.json"]
+    assert [p.name for p, _ in skipped] == ["bad.json"] and "bad.json" in skipped[0][1]
+
+
+def test_memory_per_allocator_round_trips_and_is_listed(tmp_path) -> None:
+    from perfkit.bench.timer import MemoryPeak
+
+    mem = MemoryPeak({"tracemalloc": 100, "torch_cpu": 40_000_000}, 39_000_000)
+    base = Timing((0.4,) * 5, 1, mem.total_bytes, mem)
+    run = _run()
+    first = CaseResult(**{**run.results[0].__dict__, "baseline": base})
+    run = run.with_results((first, run.results[1]))
+    data = run.to_dict()
+    assert data["results"][0]["allocators_seen"] == ["tracemalloc", "torch_cpu"]
+    assert data["allocators_seen"] == ["tracemalloc", "torch_cpu"]
+    assert data["results"][0]["baseline"]["memory"]["rss_hwm_bytes"] == 39_000_000
+    assert BenchRun.load(run.save(tmp_path / "r.json")) == run
+
+
+# --- the pytest-benchmark view ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 8, 15])
+def test_benchmark_stats_match_pytest_benchmark(n) -> None:
+    stats_mod = pytest.importorskip("pytest_benchmark.stats")
+    import random
+
+    data = [random.Random(n).uniform(1e-4, 5e-4) for _ in range(n)]
+    ref = stats_mod.Stats()
+    for x in data:
+        ref.update(x)
+    from perfkit.bench.results import benchmark_stats
+
+    ours = benchmark_stats(data)
+    for field in stats_mod.Stats.fields:
+        if field == "total":
+            continue
+        assert ours[field] == pytest.approx(getattr(ref, field)), field
+
+
+def test_results_file_has_a_pytest_benchmark_list() -> None:
+    data = _run().to_dict()
+    entries = data["benchmarks"]
+    assert [e["name"] for e in entries] == ["c1[n=1]-cpu-baseline", "c1[n=1]-cpu-candidate"]
+    assert {e["group"] for e in entries} == {"c1[n=1]-cpu"}
+    assert entries[0]["params"] == {"n": 1, "device": "cpu", "side": "baseline"}
+    assert entries[0]["stats"]["median"] == 0.5 and entries[0]["stats"]["rounds"] == 5
+    assert entries[1]["stats"]["iterations"] == 2
+    assert all(e["fullname"].startswith("perfkit bench::c1::") for e in entries)
