@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--interval",
         type=float,
-        default=0.001,
+        default=0.01,
         metavar="SECONDS",
-        help="sampling interval (default 0.001)",
+        help="sampling interval (default 0.01: 100 Hz, like py-spy)",
     )
     p.add_argument(
         "--lines",
@@ -179,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         check_writable(out, directory=True)
+    except PerfkitError:
+        raise
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
         reason = getattr(exc, "strerror", None) or exc
         raise UsageError(

@@ -62,7 +62,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
         lines: Sequence[Any] = (),
         memory_lines: Sequence[Any] = (),
         cpu: str = "sampling",
-        interval_s: float = 0.001,
+        interval_s: float = 0.01,
         tracemalloc: str = "sampled",
         hints: bool = True,
     ) -> None:

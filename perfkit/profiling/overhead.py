@@ -1,39 +1,125 @@
-"""Profiler overhead benchmark: plain python vs cProfile vs pyinstrument vs each perfkit mode.
+"""Profiler overhead benchmark (issue 12): perfkit beside py-spy, pyinstrument and cProfile.
 
-``python -m perfkit.profiling.overhead [--repeat 5] [--scale 1.0] [--markdown PATH]``
+``python -m perfkit.profiling.overhead [--quick] [--repeat 3] [--markdown PATH]``
 
-Whole-process wall time of each command (start-up and report writing included), median of
-``--repeat`` runs, interleaved round-robin so that load drifting on a shared machine hits every
-tool alike; ratio to plain python. Workloads: ``examples/overhead_*.py`` (call-heavy, NumPy-heavy,
-allocation-heavy) and an empty script for start-up.
+Programs: eleven programs of the pyperformance suite (``pyperformance==1.14.0``, installed into
+this interpreter with pip when missing: deepcopy, deltablue, fannkuch, float, go, hexiom, nbody,
+nqueens, raytrace, richards, spectral_norm; each benchmark's work function called once from a
+plain script) plus perfkit's call-heavy, NumPy-heavy and allocation-heavy workloads
+(``examples/overhead_*.py``). Tools: plain python, ``py-spy record`` at 100 Hz (out of process;
+pip ``py-spy``), ``perfkit profile`` (default), ``perfkit profile --memory``, pyinstrument and
+cProfile. Each figure is the whole-process wall time of one command, the median of ``--repeat``
+runs interleaved round-robin (so load drift hits every tool alike), as a ratio to plain python
+in the same run. User and system CPU of each command are recorded too (``wait4``): the system
+CPU of the allocation-heavy workload is where a second running thread's cost shows.
+
+Targets (the issue's numbers, never lowered): on programs whose plain run takes >= 0.3 s,
+``perfkit`` geomean <= 1.10x and worst <= 1.25x; ``perfkit --memory`` geomean <= 1.20x;
+start-up on an empty script <= +0.1 s over python. A target is never called met when the load
+average before or after the run is above 0.5: it is marked unmeasurable instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-#: Issue targets: ratio to plain python per perfkit mode (start-up: seconds over python).
-TARGETS = {"perfkit": 1.10, "perfkit --memory": 1.5, "perfkit --lines": 3.0}
+PYPERFORMANCE_VERSION = "1.14.0"
+GEOMEAN_TARGET = 1.10
+WORST_TARGET = 1.25
+MEMORY_GEOMEAN_TARGET = 1.20
 STARTUP_TARGET_S = 0.1
+MIN_PROGRAM_S = 0.3
+MAX_LOAD = 0.5
 
-#: workload -> (script name, function that --lines profiles)
-WORKLOADS = {
-    "call-heavy": ("overhead_call_heavy.py", "step"),
-    "numpy-heavy": ("overhead_numpy_heavy.py", "run"),
-    "alloc-heavy": ("overhead_alloc_heavy.py", "run"),
+#: pyperformance program -> (benchmark folder, the call of its work function, run once).
+PYPERFORMANCE: dict[str, tuple[str, str]] = {
+    "deepcopy": ("bm_deepcopy", "m.benchmark(4000)"),
+    "deltablue": ("bm_deltablue", "m.delta_blue(20000)"),
+    "fannkuch": ("bm_fannkuch", "m.fannkuch(m.DEFAULT_ARG)"),
+    "float": ("bm_float", "m.benchmark(m.POINTS)"),
+    "go": ("bm_go", "m.versus_cpu()"),
+    "hexiom": ("bm_hexiom", "m.main(1, m.DEFAULT_LEVEL)"),
+    "nbody": ("bm_nbody", "m.bench_nbody(1, m.DEFAULT_REFERENCE, m.DEFAULT_ITERATIONS)"),
+    "nqueens": ("bm_nqueens", "m.bench_n_queens(8)"),
+    "raytrace": ("bm_raytrace", "m.bench_raytrace(1, m.DEFAULT_WIDTH, m.DEFAULT_HEIGHT, None)"),
+    "richards": ("bm_richards", "m.Richards().run(1)"),
+    "spectral_norm": ("bm_spectral_norm", "m.bench_spectral_norm(1)"),
 }
+#: perfkit's own workloads (examples/).
+WORKLOADS = {
+    "call-heavy": "overhead_call_heavy.py",
+    "numpy-heavy": "overhead_numpy_heavy.py",
+    "alloc-heavy": "overhead_alloc_heavy.py",
+}
+TOOLS = ("python", "py-spy", "perfkit", "perfkit --memory", "pyinstrument", "cProfile")
+QUICK_PROGRAMS = ("nqueens", "richards", "call-heavy")
+
+_SCRIPT = """\
+import importlib.util
+import sys
+
+spec = importlib.util.spec_from_file_location("bm", {path!r})
+m = importlib.util.module_from_spec(spec)
+sys.modules["bm"] = m
+spec.loader.exec_module(m)
+{call}
+"""
+
+#: Bytecode caching on, as on a user's machine.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def ensure_installed(module: str, requirement: str) -> bool:
+    """Import ``module``, pip-installing ``requirement`` into this interpreter when missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is not None:
+        return True
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", requirement],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    importlib.invalidate_caches()
+    return proc.returncode == 0 and importlib.util.find_spec(module) is not None
+
+
+def py_spy_path() -> str | None:
+    """The py-spy executable beside this interpreter (pip-installed on demand), or on PATH."""
+    here = Path(sys.executable).with_name("py-spy")
+    if not here.exists() and shutil.which("py-spy") is None:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "py-spy"],
+            capture_output=True,
+            check=False,
+        )
+    return str(here) if here.exists() else shutil.which("py-spy")
+
+
+def pyperformance_dir() -> Path | None:
+    """The folder of pyperformance's benchmark sources (installed on demand), or None."""
+    if not ensure_installed("pyperformance", f"pyperformance=={PYPERFORMANCE_VERSION}"):
+        return None
+    import pyperformance
+
+    folder = Path(pyperformance.__file__).parent / "data-files" / "benchmarks"
+    return folder if folder.is_dir() else None
 
 
 def examples_dir() -> Path:
-    """The repository's ``examples/`` folder (the workloads live there)."""
+    """The repository's ``examples/`` folder (perfkit's workloads live there)."""
     here = Path(__file__).resolve().parents[2] / "examples"
     if not (here / "overhead_call_heavy.py").exists():
         from perfkit.errors import InputFileError
@@ -44,135 +130,262 @@ def examples_dir() -> Path:
     return here
 
 
-def commands(script: str, func: str, out: str, scale: float) -> dict[str, list[str]]:
-    """Tool name -> the command that runs ``script`` under it."""
+def program_scripts(folder: Path, names: Sequence[str]) -> dict[str, str]:
+    """Program name -> path of a plain script that runs it once (written into ``folder``)."""
+    scripts: dict[str, str] = {}
+    bench = None
+    for name in names:
+        if name in WORKLOADS:
+            scripts[name] = str(examples_dir() / WORKLOADS[name])
+            continue
+        bench = bench or pyperformance_dir()
+        if bench is None:
+            continue
+        sub, call = PYPERFORMANCE[name]
+        path = folder / f"pp_{name}.py"
+        path.write_text(_SCRIPT.format(path=str(bench / sub / "run_benchmark.py"), call=call))
+        scripts[name] = str(path)
+    return scripts
+
+
+def commands(script: str, out: str, tools: Sequence[str]) -> dict[str, list[str]]:
+    """Tool name -> the command that runs ``script`` under it (unavailable tools left out)."""
     py = sys.executable
-    tail = [script] + (["--scale", str(scale)] if scale != 1.0 else [])
-    pk = [py, "-m", "perfkit", "profile", "--out", out]
-    return {
-        "python": [py, *tail],
-        "cProfile": [py, "-m", "cProfile", "-o", os.path.join(out, "c.pstats"), *tail],
-        "pyinstrument": [py, "-m", "pyinstrument", "-o", os.path.join(out, "p.txt"), *tail],
-        "perfkit": [*pk, *tail],
-        "perfkit --memory": [*pk, "--memory", *tail],
-        "perfkit --lines": [*pk, "--lines", f"__main__:{func}", *tail],
-        "perfkit --cpu tracing": [*pk, "--cpu", "tracing", *tail],
+    pk = [py, "-m", "perfkit", "profile", "--quiet", "--out", out]
+    every = {
+        "python": [py, script],
+        "perfkit": [*pk, script],
+        "perfkit --memory": [*pk, "--memory", script],
+        "pyinstrument": [py, "-m", "pyinstrument", "-o", os.path.join(out, "p.txt"), script],
+        "cProfile": [py, "-m", "cProfile", "-o", os.path.join(out, "c.pstats"), script],
     }
+    spy = py_spy_path() if "py-spy" in tools else None
+    if spy:
+        every["py-spy"] = [
+            spy, "record", "-r", "100", "-f", "speedscope", "-o", os.path.join(out, "s.json"),
+            "--", py, script,
+        ]  # fmt: skip
+    return {t: every[t] for t in tools if t in every}
 
 
-#: Bytecode caching on, as on a user's machine (some CI images set PYTHONDONTWRITEBYTECODE, which
-#: would charge every run with compiling perfkit and the stdlib modules it imports).
-_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def _time(cmd: list[str]) -> float:
+def run_once(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall, user CPU and system CPU of one run of ``cmd`` (children included)."""
     t0 = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=_ENV)
-    return time.perf_counter() - t0
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        env=_ENV,
+    )  # fmt: skip
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}")
+    return wall, usage.ru_utime, usage.ru_stime
 
 
-def measure(repeat: int = 5, scale: float = 1.0, workloads: list[str] | None = None) -> dict:
-    """Run every tool on every workload ``repeat`` times; medians and ratios to python."""
-    ex = examples_dir()
-    results: dict = {"repeat": repeat, "scale": scale, "workloads": {}, "startup": {}}
+def measure(
+    programs: Sequence[str], tools: Sequence[str] = TOOLS, repeat: int = 3
+) -> dict[str, Any]:
+    """Every tool on every program, ``repeat`` interleaved rounds; medians and ratios."""
+    from perfkit._env import bench_conditions, load_average
+
+    before = bench_conditions()
+    results: dict[str, Any] = {"repeat": repeat, "programs": {}, "startup": {}, "skipped": []}
     with tempfile.TemporaryDirectory(prefix="perfkit-overhead-") as tmp:
-        empty = os.path.join(tmp, "empty.py")
-        Path(empty).write_text("")
-        for name in workloads or list(WORKLOADS):
-            script, func = WORKLOADS[name]
-            cmds = commands(str(ex / script), func, tmp, scale)
-            times: dict[str, list[float]] = {k: [] for k in cmds}
+        scripts = program_scripts(Path(tmp), programs)
+        results["skipped"] = [p for p in programs if p not in scripts]
+        for name, script in scripts.items():
+            cmds = commands(script, tmp, tools)
+            runs: dict[str, list[tuple[float, float, float]]] = {t: [] for t in cmds}
             for cmd in cmds.values():  # warm-up: page cache, .pyc files
-                _time(cmd)
+                run_once(cmd)
             for _ in range(repeat):
                 for tool, cmd in cmds.items():
-                    times[tool].append(_time(cmd))
-            base = statistics.median(times["python"])
-            results["workloads"][name] = {
-                tool: {
-                    "median_s": statistics.median(ts),
-                    "ratio": statistics.median(ts) / base,
-                    "times_s": ts,
-                }
-                for tool, ts in times.items()
-            }
-        cmds = {
-            k: v
-            for k, v in commands(empty, "x", tmp, 1.0).items()
-            if k in ("python", "cProfile", "pyinstrument", "perfkit")
-        }
-        times = {k: [] for k in cmds}
+                    runs[tool].append(run_once(cmd))
+            results["programs"][name] = _summarise(runs)
+        empty = os.path.join(tmp, "empty.py")
+        Path(empty).write_text("")
+        cmds = commands(empty, tmp, [t for t in tools if t != "perfkit --memory"])
+        runs = {t: [] for t in cmds}
         for _ in range(max(repeat, 5)):
             for tool, cmd in cmds.items():
-                times[tool].append(_time(cmd))
-        base = statistics.median(times["python"])
-        results["startup"] = {
-            tool: {"median_s": statistics.median(ts), "over_python_s": statistics.median(ts) - base}
-            for tool, ts in times.items()
-        }
+                runs[tool].append(run_once(cmd))
+        results["startup"] = _summarise(runs)
+    results["conditions"] = {**before, "load_average_1m_after": load_average()}
+    results["targets"] = targets(results)
     return results
 
 
-def to_markdown(results: dict) -> str:
-    """The results as a Markdown table with the targets and whether they were met."""
-    from perfkit._env import machine_info, utc_now_iso
+def _summarise(runs: dict[str, list[tuple[float, float, float]]]) -> dict[str, Any]:
+    base = statistics.median(r[0] for r in runs["python"])
+    out = {}
+    for tool, rs in runs.items():
+        wall = statistics.median(r[0] for r in rs)
+        out[tool] = {
+            "median_s": wall,
+            "ratio": wall / base if base > 0 else float("nan"),
+            "over_python_s": wall - base,
+            "user_s": statistics.median(r[1] for r in rs),
+            "sys_s": statistics.median(r[2] for r in rs),
+            "times_s": [r[0] for r in rs],
+        }
+    return out
 
-    m = machine_info()
-    names = list(results["workloads"])
-    tools = list(next(iter(results["workloads"].values())))
+
+def geomean(values: Sequence[float]) -> float:
+    """Geometric mean (NaN for an empty sequence)."""
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its measured value and ``met`` / ``NOT met`` / ``unmeasurable``."""
+    cond = results.get("conditions", {})
+    loads = [cond.get("load_average_1m"), cond.get("load_average_1m_after")]
+    too_loaded = any(v is None or v > MAX_LOAD for v in loads)
+    eligible = {
+        n: r for n, r in results["programs"].items() if r["python"]["median_s"] >= MIN_PROGRAM_S
+    }
+
+    def ratios(tool: str) -> list[float]:
+        return [r[tool]["ratio"] for r in eligible.values() if tool in r]
+
+    rows = [
+        ("perfkit geomean (programs >= 0.3 s)", geomean(ratios("perfkit")), GEOMEAN_TARGET, "x"),
+        ("perfkit worst (programs >= 0.3 s)", max(ratios("perfkit"), default=math.nan),
+         WORST_TARGET, "x"),
+        ("perfkit --memory geomean (programs >= 0.3 s)", geomean(ratios("perfkit --memory")),
+         MEMORY_GEOMEAN_TARGET, "x"),
+        ("start-up over python (empty script)",
+         results["startup"].get("perfkit", {}).get("over_python_s", math.nan), STARTUP_TARGET_S,
+         " s"),
+    ]  # fmt: skip
+    out = []
+    for what, value, bound, unit in rows:
+        if too_loaded:
+            status = f"unmeasurable (load average {_load_text(loads)} > {MAX_LOAD})"
+        elif not math.isfinite(value):
+            status = "unmeasurable (no eligible program)"
+        else:
+            status = "met" if value <= bound else "NOT met"
+        out.append({"target": what, "value": value, "bound": bound, "unit": unit, "status": status})
+    return out
+
+
+def _load_text(loads: list[float | None]) -> str:
+    return "/".join("?" if v is None else f"{v:.2f}" for v in loads)
+
+
+def to_markdown(results: dict[str, Any], command: str) -> str:
+    """The report: conditions, the ratio table, the targets, the system-CPU view."""
+    cond = results["conditions"]
+    progs = results["programs"]
+    tools = [t for t in TOOLS if any(t in r for r in progs.values())]
     lines = [
-        f"Measured {utc_now_iso()} on {m['cpu_model']} ({m['cpu_count']} cores), Python "
-        f"{m['python_version']}; whole-process wall, median of {results['repeat']}, "
-        f"workload scale {results['scale']}. Ratio to plain python (lower is better).",
+        "# perfkit profile — profiler overhead",
         "",
-        "| tool | " + " | ".join(names) + " | target | met |",
-        "|---|" + "---|" * len(names) + "---|---|",
+        f"Produced by `{command}` (`perfkit/profiling/overhead.py`). Whole-process wall time of",
+        f"each command, median of {results['repeat']} runs interleaved round-robin, as a ratio",
+        "to plain python in the same run (lower is better); pyperformance "
+        f"{PYPERFORMANCE_VERSION} programs run their work function once from a plain script.",
+        "",
+        f"- measured: {cond.get('time')}",
+        f"- CPU: {cond.get('cpu_model')} ({cond.get('cpu_count')} cores)",
+        f"- load average (1 min): before {_load_text([cond.get('load_average_1m')])}, after "
+        f"{_load_text([cond.get('load_average_1m_after')])} (targets need <= {MAX_LOAD})",
+        f"- copy bandwidth: {cond.get('copy_bandwidth_gbs') or 0:.1f} GB/s",
+        f"- python {sys.version.split()[0]}",
+        "",
+        "| program | python | " + " | ".join(t for t in tools if t != "python") + " |",
+        "|---|---|" + "---|" * (len(tools) - 1),
     ]
-    for tool in tools:
-        ratios = [results["workloads"][n][tool]["ratio"] for n in names]
-        target = TARGETS.get(tool)
-        met = "" if target is None else ("yes" if max(ratios) <= target else "no")
-        cells = " | ".join(
-            f"{r:.2f}x ({results['workloads'][n][tool]['median_s']:.2f} s)"
-            for r, n in zip(ratios, names, strict=True)
-        )
-        lines.append(f"| {tool} | {cells} | {f'<= {target}x' if target else ''} | {met} |")
+    for name, r in progs.items():
+        mark = "" if r["python"]["median_s"] >= MIN_PROGRAM_S else " (< 0.3 s)"
+        cells = [f"{r['python']['median_s']:.2f} s"] + [
+            f"{r[t]['ratio']:.2f}x" if t in r else "—" for t in tools if t != "python"
+        ]
+        lines.append(f"| {name}{mark} | " + " | ".join(cells) + " |")
+    for label, rows in (
+        ("geomean, all", list(progs.values())),
+        (
+            "geomean, >= 0.3 s",
+            [r for r in progs.values() if r["python"]["median_s"] >= MIN_PROGRAM_S],
+        ),
+    ):
+        cells = [
+            f"{geomean([r[t]['ratio'] for r in rows if t in r]):.2f}x"
+            for t in tools
+            if t != "python"
+        ]
+        lines.append(f"| **{label}** | | " + " | ".join(cells) + " |")
+    worst = [
+        f"{max((r[t]['ratio'] for r in progs.values() if t in r), default=math.nan):.2f}x"
+        for t in tools
+        if t != "python"
+    ]
+    lines.append("| **worst, all** | | " + " | ".join(worst) + " |")
+    lines += ["", "## Targets", "", "| target | measured | bound | status |", "|---|---|---|---|"]
+    for t in results["targets"]:
+        value = f"{t['value']:+.3f}{t['unit']}" if t["unit"] == " s" else f"{t['value']:.2f}x"
+        bound = f"+{t['bound']}{t['unit']}" if t["unit"] == " s" else f"{t['bound']}x"
+        lines.append(f"| {t['target']} | {value} | <= {bound} | {t['status']} |")
     lines += [
         "",
-        "| start-up (empty script) | wall | over python | target | met |",
-        "|---|---|---|---|---|",
+        "## Start-up and CPU",
+        "",
+        "| empty script | wall | over python |",
+        "|---|---|---|",
     ]
     for tool, r in results["startup"].items():
-        target = STARTUP_TARGET_S if tool == "perfkit" else None
-        met = "" if target is None else ("yes" if r["over_python_s"] <= target else "no")
-        lines.append(
-            f"| {tool} | {r['median_s']:.3f} s | {r['over_python_s']:+.3f} s | "
-            f"{f'<= +{target} s' if target else ''} | {met} |"
-        )
+        lines.append(f"| {tool} | {r['median_s']:.3f} s | {r['over_python_s']:+.3f} s |")
+    lines += ["", "| program / tool | user CPU | system CPU |", "|---|---|---|"]
+    for name in ("alloc-heavy", "call-heavy", "numpy-heavy"):
+        for tool, r in progs.get(name, {}).items():
+            lines.append(f"| {name} / {tool} | {r['user_s']:.2f} s | {r['sys_s']:.2f} s |")
+    if results["skipped"]:
+        lines += ["", f"Skipped (pyperformance unavailable): {', '.join(results['skipped'])}."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write the report."""
     parser = argparse.ArgumentParser(
         prog="python -m perfkit.profiling.overhead", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--workload", action="append", choices=list(WORKLOADS))
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a smoke run: {', '.join(QUICK_PROGRAMS)}, 1 round (figures not for targets)",
+    )
+    parser.add_argument("--program", action="append", choices=[*PYPERFORMANCE, *WORKLOADS])
+    parser.add_argument("--tool", action="append", choices=list(TOOLS))
     parser.add_argument("--json", metavar="PATH", help="also write the raw figures as JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the Markdown table")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="where the report goes (default reports/profiler-overhead.md; with --quick only "
+        "stdout unless given)",
+    )
     args = parser.parse_args(argv)
-    results = measure(args.repeat, args.scale, args.workload)
-    md = to_markdown(results)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    programs = args.program or (
+        list(QUICK_PROGRAMS) if args.quick else [*PYPERFORMANCE, *WORKLOADS]
+    )
+    tools = list(args.tool or TOOLS)
+    if "python" not in tools:
+        tools.insert(0, "python")
+    results = measure(programs, tools, 1 if args.quick else args.repeat)
+    command = "python -m perfkit.profiling.overhead" + (" --quick" if args.quick else "")
+    md = to_markdown(results, command)
     sys.stdout.write(md)
+    from perfkit._atomic import atomic_write_text, dumps_strict
+
     if args.json:
-        from perfkit._atomic import atomic_write_text
-
-        atomic_write_text(args.json, json.dumps(results, indent=1))
-    if args.markdown:
-        from perfkit._atomic import atomic_write_text
-
-        atomic_write_text(args.markdown, md)
+        atomic_write_text(args.json, dumps_strict(results, indent=1))
+    target = args.markdown or (None if args.quick else "reports/profiler-overhead.md")
+    if target and target != "-":
+        atomic_write_text(target, md)
     return 0
 
 

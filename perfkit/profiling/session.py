@@ -28,7 +28,7 @@ class Options:
     """
 
     cpu: str = "sampling"
-    interval_s: float = 0.001
+    interval_s: float = 0.01  # engines.sampling.DEFAULT_INTERVAL_S (100 Hz, like py-spy)
     lines: str | Sequence[str] | None = None
     lines_top: int = DEFAULT_TOP_K
     lines_functions: Sequence[Any] = ()

@@ -277,14 +277,14 @@ def test_syntax_error_prints_pythons_message_exit_1(tmp_path):
     assert prof.stderr == plain.stderr
 
 
-def test_unwritable_output_dir_still_prints_summary(prog):
+def test_unwritable_output_dir_is_refused_before_the_program_runs(prog):
     blocker = prog / "file"
     blocker.write_text("not a folder")
     prof = perfkit(["--out", str(blocker / "sub"), "prog.py"], prog)
     assert prof.returncode == 2
-    assert "Top functions by own time" in prof.stderr
     assert "perfkit: error: cannot write" in prof.stderr
-    assert prof.stdout == run(["prog.py"], prog).stdout
+    assert prof.stdout == ""  # refused up front: no work is done for a report that cannot land
+    assert blocker.read_text() == "not a folder"
 
 
 def test_help_imports_no_heavy_modules(tmp_path):

@@ -73,7 +73,7 @@ class MemoryEngine:
         self,
         interval_s: float = 0.01,
         tracemalloc_mode: str = "sampled",
-        period_s: float = 0.25,
+        period_s: float = 1.0,
         window_s: float = 0.01,
     ) -> None:
         if tracemalloc_mode not in TRACEMALLOC_MODES:
@@ -146,7 +146,7 @@ class MemoryEngine:
         me = _thread.get_ident()
         sampling.PERFKIT_THREADS.add(me)
         prev = self.start_rss
-        next_window = time.perf_counter() + self.period_s / 2
+        next_window = time.perf_counter() + min(self.period_s / 2, 0.1)  # short runs too
         window_end = None
         next_snapshot = time.perf_counter() + 0.5
         try:

@@ -18,7 +18,7 @@ class PyinstrumentEngine:
     provides: ClassVar[frozenset[str]] = frozenset({"tree", "functions"})
     hooks_calls: ClassVar[bool] = True  # pyinstrument's sampler is a setprofile hook
 
-    def __init__(self, interval_s: float = 0.001) -> None:
+    def __init__(self, interval_s: float = 0.01) -> None:
         try:
             from pyinstrument import Profiler
         except ImportError:
