@@ -129,7 +129,10 @@ def find_hints(profile: Profile) -> list[Hint]:
     """Every rule's hints for ``profile``, most valuable first (time or bytes)."""
     hints: list[Hint] = []
     for rule in RULES:
-        hints.extend(rule(profile))
+        try:
+            hints.extend(rule(profile))
+        except RecursionError:  # pathological source (a[0][0]... thousands deep): skip the rule
+            continue
     seen: set[tuple[str, str, int, str]] = set()
     unique = []
     for h in hints:
@@ -157,8 +160,8 @@ def _source(profile: Profile, filename: str) -> str:
 def _parse(text: str) -> ast.Module | None:
     try:
         return ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # not Python we can read (or nested past the parser's limit): no hint
 
 
 def _tree(profile: Profile, filename: str) -> ast.Module | None:

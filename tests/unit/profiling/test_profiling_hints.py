@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import textwrap
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from perfkit.profiling.hints import (
     find_hints,
     rule_copy_not_view,
@@ -21,6 +24,11 @@ from perfkit.profiling.model import (
     HotLine,
     MemoryReport,
     Profile,
+)
+
+#: Bounded and derandomized, like the hostile-input layer.
+HOSTILE_SETTINGS = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 
 FILE = "/prog/app.py"
@@ -432,3 +440,61 @@ def test_find_hints_orders_by_value_and_dedupes():
     hints = find_hints(prof)
     assert [h.rule for h in hints] == ["numba-loop"]
     assert find_hints(make("x = 1\n")) == []
+
+
+# -- robustness and determinism --------------------------------------------------------------
+
+_SNIPPETS = [
+    "x = a[b > 0]",
+    "y = a[:, idx[n // 2 :]]",
+    "z = np.array(a).astype(np.float32)",
+    "for i in range(n):\n    s += x[i]",
+    "while m != 1:\n    m = m // 2",
+    "w = [v for v in values if v > 0]",
+    "total = sum([v for v in values])",
+    "def f(a, b):\n    return a[b]",
+    "class C:\n    def m(self):\n        return self.x[[1, 2]]",
+    "with open(p) as fh:\n    data = fh.read()",
+    "async def g():\n    await h()",
+    "lambda q: q[q > 0]",
+    "x[...] = y[None, :]",
+    "a = b = c[d][e]",
+    "(x := y[z])",
+    "def broken(:",
+    "\x00",
+    "",
+]
+
+
+@HOSTILE_SETTINGS
+@given(
+    parts=st.lists(st.sampled_from(_SNIPPETS), min_size=0, max_size=6),
+    lines=st.lists(st.integers(-2, 40), min_size=1, max_size=8),
+    name=st.sampled_from(["f", "<module>", "m", "C.m", "g", "<lambda>", "f.<locals>.<listcomp>"]),
+)
+def test_rules_never_raise_and_are_deterministic(parts, lines, name):
+    """Hints run on other people's programs: any source and any profile figures must give a
+    list of hints (never an exception), and the same list twice, also after a JSON round trip."""
+    source = "\n".join(parts)
+    prof = make(
+        source,
+        [fn(name, ln, 0.5, 0.3, cpu=0.4, calls=3) for ln in lines],
+        [hl(ln, 0.2, function=name) for ln in lines],
+        memory=_mem(
+            [
+                ArrayObservation(FILE, ln, name, "a", "float64", (10,), 64 * MB, 1e-8)
+                for ln in lines
+            ],
+            [_site(ln, 64 * MB) for ln in lines],
+        ),
+    )
+    first = find_hints(prof)
+    assert first == find_hints(prof)
+    assert find_hints(Profile.from_dict(prof.to_dict())) == first
+
+
+def test_pathologically_nested_source_gives_no_hint_and_no_error():
+    deep = "y = a" + "[0]" * 3000 + "[b > 0]"
+    assert find_hints(make(deep, memory=_mem(sites=[_site(1, 64 * MB)]))) == []
+    parens = "y = " + "(" * 300 + "x[[1, 2]]" + ")" * 300
+    assert find_hints(make(parens, memory=_mem(sites=[_site(1, 64 * MB)]))) == []
