@@ -113,6 +113,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
                 e.ignore_threads = others
             e.prepare(None)
         self._started_at = _utc_now()
+        self._cwd = os.getcwd()  # the block may chdir; report paths stay relative to here
         self._commit = CommitLookup(os.getcwd())
         self._t0, self._c0 = time.perf_counter(), time.process_time()
         for e in self._engines:
@@ -146,6 +147,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
             argv=tuple(sys.argv),
             modes=self.options.modes,
             started_at=self._started_at,
+            cwd=self._cwd,
             wall_s=wall,
             cpu_s=cpu,
             exit_status=status,
