@@ -9,6 +9,7 @@ stated threshold and reports the figures.
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
@@ -28,38 +29,70 @@ except ImportError as exc:
 
 from perfkit.compress.fidelity import Fidelity, fidelity_figures
 
-#: Fidelity each encoder form must keep against the fp32 teacher, per model. The MiniLM figures
-#: are the issue's targets where they are met and the measured floor otherwise (see
-#: reports/compression.md); tiny random models are checked just as strictly.
+#: The issue's targets (issue 15, from issue 7), never a measured floor. For MiniLM, "agreement"
+#: is top-1 retrieval agreement with fp32 on held-out paraphrase pairs (ties apart, see
+#: :func:`perfkit.compress.fidelity.retrieval_figures`), "cosine" the mean cosine to the fp32
+#: embedding over 256 held-out standard-library docstring sentences (text unlike the
+#: distillation corpus), "recall_ratio" the candidate's recall@1 on those pairs over fp32's.
+#: Speed targets (>= 2x int8, >= 4x student + int8 over torch fp32) and the 10-minute
+#: distillation budget are timed by examples/compress_minilm_benchmark.py, which marks each met or
+#: not: a check sees outputs, not times.
+INT8_TARGET = Fidelity(cosine=0.99, agreement=0.99)
+RETRIEVAL_INT8_TARGET = Fidelity(cosine=0.99, agreement=0.99, recall_ratio=0.99)
+STATIC_TARGET = Fidelity(cosine=0.98)
+STUDENT_TARGET = Fidelity(cosine=0.90, recall_ratio=0.97)
+
 ENCODER_BOUNDS: dict[str, dict[str, Fidelity]] = {
     "minilm": {
-        "ort_fp32": Fidelity(cosine=0.9999, agreement=1.0),
-        "ort_dynamic_int8": Fidelity(cosine=0.99, agreement=0.85),
-        "torch_dynamic_int8": Fidelity(cosine=0.97, agreement=0.70),
-        "ort_static_int8": Fidelity(cosine=0.98, agreement=0.85),
-        "student": Fidelity(cosine=0.78),
-        "student_int8": Fidelity(cosine=0.78),
+        "ort_fp32": Fidelity(cosine=0.9999, agreement=0.99),
+        "ort_dynamic_int8": INT8_TARGET,
+        "ort_retrieval_int8": RETRIEVAL_INT8_TARGET,
+        "ort_dynamic_uint8": RETRIEVAL_INT8_TARGET,
+        "ort_smooth_uint8": RETRIEVAL_INT8_TARGET,
+        "torch_dynamic_int8": INT8_TARGET,
+        "ort_static_int8": STATIC_TARGET,
+        "student": STUDENT_TARGET,
+        "student_int8": STUDENT_TARGET,
         "autocast_fp16": Fidelity(cosine=0.999),
         "autocast_bf16": Fidelity(cosine=0.99),
         "compile": Fidelity(cosine=0.9999),
+        "ort_cuda_fp32": Fidelity(cosine=0.9999),
+        "ort_cuda_fp16": Fidelity(cosine=0.999),
     },
+    # Tiny random models (quick CI params): same code paths, no real text, so agreement is the
+    # same-nearest-neighbour rate among the batch and there is no recall.
     "tiny": {
         "ort_fp32": Fidelity(cosine=0.9999),
         "ort_dynamic_int8": Fidelity(cosine=0.999),
+        "ort_retrieval_int8": Fidelity(cosine=0.999),
+        "ort_dynamic_uint8": Fidelity(cosine=0.999),
+        "ort_smooth_uint8": Fidelity(cosine=0.999),
         "torch_dynamic_int8": Fidelity(cosine=0.999),
-        "ort_static_int8": Fidelity(cosine=0.98),
+        "ort_static_int8": STATIC_TARGET,
         "student": Fidelity(cosine=0.95),
         "student_int8": Fidelity(cosine=0.95),
         "autocast_fp16": Fidelity(cosine=0.999),
         "autocast_bf16": Fidelity(cosine=0.99),
         "compile": Fidelity(cosine=0.9999),
+        "ort_cuda_fp32": Fidelity(cosine=0.9999),
+        "ort_cuda_fp16": Fidelity(cosine=0.999),
     },
 }
 
 #: Digits: int8 accuracy must stay within this many points of fp32 (the issue's bar).
 DIGITS_MAX_DROP_POINTS = 0.5
 
-STUDENT_STEPS = {"tiny": 30, "minilm": 150}
+#: How the MiniLM student is made (chosen by the measurements in reports/compression.md):
+#: teacher layers kept, training-sequence cap, batch, steps, learning rate.
+STUDENT = {
+    "minilm": {"keep": "alternate", "max_length": 48, "batch_size": 64, "steps": 600, "lr": 2e-4},
+    "tiny": {"keep": "alternate", "max_length": 16, "batch_size": 32, "steps": 30, "lr": 1e-3},
+}
+#: Distillation corpus size (sentences) for MiniLM: pydoc topics + third-party docstrings.
+STUDENT_CORPUS = 16000
+#: Retrieval int8: uint8 weights, layers chosen by a sensitivity search against this target on
+#: the tuning pairs (a quarter of the pairs; the other three quarters are held out).
+RETRIEVAL_SEARCH_TARGET = Fidelity(cosine=0.999, agreement=0.99, recall_ratio=0.99)
 
 
 @functools.lru_cache(maxsize=2)
@@ -78,21 +111,55 @@ def encoder_bundle(model: str) -> dict[str, Any]:
         train = {k: v[:64] for k, v in tokens.items()}
         evals = {k: v[64:] for k, v in tokens.items()}
         calib = {k: v[:32] for k, v in train.items()}
-        return {"teacher": teacher, "train": train, "calib": calib, "eval": evals}
+        return {"teacher": teacher, "train": train, "calib": calib, "eval": evals, "tune": calib}
     if model != "minilm":
         raise ValueError(f"unknown encoder {model!r}")
-    from perfkit.compress.data import sentence_corpus
+    from perfkit.compress.data import docstring_pairs, sentence_corpus
 
     teacher = load_minilm(max_length=128)
-    train_s = sentence_corpus(1200, source="pydoc", seed=1)
+    pydoc = sentence_corpus(1200, source="pydoc", seed=1)
     eval_s = sentence_corpus(256, source="docstrings", seed=2)
+    tune_pairs, held_pairs = docstring_pairs().split(4)
     return {
         "teacher": teacher,
-        # Distillation trains on 64-token batches: pydoc sentences rarely need more, 4x cheaper.
-        "train": teacher.tokenize(train_s, max_length=64),
-        "calib": teacher.tokenize(train_s[:64]),  # 128 tokens, like the evaluation batches
+        "train_sentences": pydoc,
+        "calib": teacher.tokenize(pydoc[:64]),  # 128 tokens, like the evaluation batches
         "eval": teacher.tokenize(eval_s),
+        "eval_sentences": eval_s,
+        "tune_pairs": tune_pairs,
+        "held_pairs": held_pairs,
+        "tune": _pair_tokens(teacher, tune_pairs),
     }
+
+
+def _pair_tokens(teacher: Any, pairs: Any) -> dict[str, np.ndarray]:
+    """Queries then documents of ``pairs`` as one token batch (padded to the longest)."""
+    return teacher.tokenize(list(pairs.queries) + list(pairs.documents), padding="longest")
+
+
+def pair_figures(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
+    """Figures of a candidate on a queries-then-documents batch: cosine and retrieval.
+
+    ``reference`` and ``candidate`` hold the embeddings of ``n`` queries followed by their ``n``
+    documents (as :func:`_pair_tokens` lays them out).
+    """
+    from perfkit.compress.fidelity import retrieval_figures
+
+    n = len(reference) // 2
+    figs = fidelity_figures(reference, candidate)
+    r = retrieval_figures(reference[:n], reference[n:], candidate[:n], candidate[n:])
+    return {**figs, **r}
+
+
+def student_corpus(n: int = STUDENT_CORPUS) -> list[str]:
+    """The distillation corpus: pydoc topics and third-party docstrings, shuffled (seed 1)."""
+    from perfkit.compress.data import sentence_corpus
+
+    pool = sentence_corpus(n, source="pydoc", seed=1) + sentence_corpus(
+        n, source="packages", seed=1
+    )
+    order = np.random.default_rng(1).permutation(len(pool))[:n]
+    return [pool[i] for i in order]
 
 
 @functools.lru_cache(maxsize=16)
@@ -112,6 +179,19 @@ def encoder_variant(model: str, form: str) -> Any:
         return export_onnx(teacher, b["calib"])
     if form == "ort_dynamic_int8":
         return quantize_dynamic(teacher, b["calib"])
+    if form == "ort_dynamic_uint8":
+        return quantize_dynamic(teacher, b["calib"], weight_type="uint8")
+    if form == "ort_smooth_uint8":
+        return quantize_dynamic(teacher, b["calib"], weight_type="uint8", smooth=0.5)
+    if form == "ort_retrieval_int8":
+        return quantize_dynamic(
+            teacher,
+            b["calib"],
+            weight_type="uint8",
+            target=RETRIEVAL_SEARCH_TARGET if model == "minilm" else Fidelity(cosine=0.999),
+            held_out=b["tune"],
+            figures=pair_figures if model == "minilm" else None,
+        )
     if form == "torch_dynamic_int8":
         return quantize_dynamic(teacher, engine="torch")
     if form == "ort_static_int8":
@@ -119,19 +199,51 @@ def encoder_variant(model: str, form: str) -> Any:
             teacher,
             b["calib"],
             method="percentile",
-            # Fit with a margin over the checked bound: the fallback meets its target on the
-            # tuning sentences, and held-out sentences lose a little more (0.979 vs 0.98 seen).
-            target=Fidelity(cosine=ENCODER_BOUNDS[model]["ort_static_int8"].cosine + 0.005),
+            # The search must meet the target on tuning text; held-out text loses a little
+            # more, hence the margin in the search (the check itself uses the target).
+            target=Fidelity(cosine=STATIC_TARGET.cosine + 0.005),
             held_out={k: v[len(v) // 2 :] for k, v in b["calib"].items()},
         )
     if form == "student":
-        student = student_from_teacher(teacher, "alternate")
-        lr = 1e-4 if model == "minilm" else 1e-3
-        distill(teacher, student, b["train"], steps=STUDENT_STEPS[model], lr=lr, batch_size=32)
+        cfg = STUDENT[model]
+        student = student_from_teacher(teacher, cfg["keep"])
+        data = (
+            teacher.tokenize(student_corpus(), max_length=cfg["max_length"])
+            if model == "minilm"
+            else b["train"]
+        )
+        distill(
+            teacher,
+            student,
+            data,
+            steps=cfg["steps"],
+            lr=cfg["lr"],
+            batch_size=cfg["batch_size"],
+            cache_teacher=True,
+        )
         return student
     if form == "student_int8":
         return quantize_dynamic(encoder_variant(model, "student"), b["calib"])
     raise ValueError(f"unknown form {form!r}")
+
+
+@functools.lru_cache(maxsize=32)
+def heldout_figures(model: str, form: str) -> dict[str, float]:
+    """Fidelity of ``form`` on held-out text: cosine over the 256 eval sentences, and (MiniLM)
+    retrieval figures on the held-out paraphrase pairs. Cached per form."""
+    b = encoder_bundle(model)
+    teacher, cand = b["teacher"], encoder_variant(model, form)
+    figs = fidelity_figures(_run_model(teacher, b["eval"]), _run_model(cand, b["eval"]))
+    out = {"cosine": figs["cosine"], "cosine_min": figs["cosine_min"]}
+    out["neighbour_agreement"] = figs["agreement"]
+    if model != "minilm":
+        out["agreement"] = figs["agreement"]
+        return out
+    tokens = _pair_tokens(teacher, b["held_pairs"])
+    pf = pair_figures(_run_model(teacher, tokens), _run_model(cand, tokens))
+    out.update({k: pf[k] for k in ("agreement", "recall_at_1", "recall_at_1_ref", "recall_ratio")})
+    out.update({"ties": pf["ties"], "queries": pf["queries"]})
+    return out
 
 
 def _run_model(m: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -186,6 +298,7 @@ class _EncoderCase:
         }
         self._extra["size_ratio"] = self._extra["size_bytes_fp32"] / self._extra["size_bytes"]
         self._bound = ENCODER_BOUNDS[p["model"]][self.form]
+        self._model = p["model"]
         return {"teacher": b["teacher"], "cand": cand, "batch": batch}
 
     def baseline(self, x: dict[str, Any]) -> np.ndarray:
@@ -195,7 +308,25 @@ class _EncoderCase:
         return _run_model(x["cand"], x["batch"])
 
     def check(self, base: np.ndarray, cand: np.ndarray) -> Verdict:
-        return _verdict(base, cand, self._bound, "embedding", self._extra)
+        """The target checked on held-out text (all 256 sentences, held-out pairs), not only
+        on the timed batch, whose cosine is kept as ``batch_cosine``."""
+        held = heldout_figures(self._model, self.form)
+        batch = fidelity_figures(base, cand)
+        misses = self._bound.misses(held)
+        detail = f"held-out cosine {held['cosine']:.4f}, top-1 agreement {held['agreement']:.4f}"
+        if "recall_ratio" in held:
+            detail += (
+                f" ({held['queries']:.0f} pair queries, {held['ties']:.0f} ties apart), "
+                f"recall@1 {held['recall_at_1']:.3f} vs fp32 {held['recall_at_1_ref']:.3f}"
+            )
+        return Verdict(
+            ok=not misses,
+            detail=detail
+            + (f"; misses {'; '.join(misses)}" if misses else f"; meets {self._bound}"),
+            max_abs_error=batch["max_abs_error"],
+            agreement=held["agreement"],
+            figures={**held, "batch_cosine": batch["cosine"], **self._extra},
+        )
 
 
 _ENC_PARAMS = {"model": ["minilm"], "batch": [32]}
@@ -228,6 +359,21 @@ class EncoderOrtDynamic(_EncoderCase):
     """Sentence encoder: torch fp32 vs fused ONNX Runtime dynamic int8 (per-channel)."""
 
     form = "ort_dynamic_int8"
+
+
+@case(
+    "compress_encoder_ort_retrieval_int8",
+    "compression",
+    params=_ENC_PARAMS,
+    quick_params=_ENC_QUICK,
+    baseline_label="torch fp32",
+    candidate_label="onnxruntime dynamic uint8, retrieval-fit layers",
+)
+class EncoderOrtRetrieval(_EncoderCase):
+    """Sentence encoder: torch fp32 vs ORT dynamic int8 on the layers a retrieval-agreement
+    sensitivity search allows (uint8 weights)."""
+
+    form = "ort_retrieval_int8"
 
 
 @case(
@@ -296,7 +442,8 @@ class _CudaFormCase:
 
         device = p["device"]
         b = encoder_bundle(p["model"])
-        teacher = b["teacher"].to(device)
+        # A copy on the GPU: the cached CPU teacher is shared with the other cases.
+        teacher = copy.deepcopy(b["teacher"]).to(device) if device != "cpu" else b["teacher"]
         batch = to_tensors({k: v[: p["batch"]] for k, v in b["eval"].items()}, device)
         self._bound = ENCODER_BOUNDS[p["model"]][self.form]
         fn = torch.compile(teacher) if self.form == "compile" else teacher
@@ -366,6 +513,71 @@ class EncoderCompile(_CudaFormCase):
     """Sentence encoder: eager vs ``torch.compile`` on CUDA (skipped on CPU-only machines)."""
 
     form = "compile"
+
+
+class _OrtCudaCase:
+    """torch fp32 on the GPU vs the fused ONNX model on ONNX Runtime's CUDA provider."""
+
+    form = ""
+
+    def make_inputs(self, p: dict[str, Any]) -> dict[str, Any]:
+        from perfkit.compress._ort import OrtModel, to_fp16
+        from perfkit.compress.models import to_tensors
+
+        device = p["device"]
+        b = encoder_bundle(p["model"])
+        fp32 = encoder_variant(p["model"], "ort_fp32")
+        cand = fp32 if self.form == "ort_cuda_fp32" else OrtModel(to_fp16(fp32.model_bytes))
+        batch = {k: v[: p["batch"]] for k, v in b["eval"].items()}
+        self._bound = ENCODER_BOUNDS[p["model"]][self.form]
+        return {
+            "teacher": copy.deepcopy(b["teacher"]).to(device),
+            "tensors": to_tensors(batch, device),
+            "cand": cand.to(device),
+            "batch": batch,
+        }
+
+    def baseline(self, x: dict[str, Any]) -> np.ndarray:
+        with torch.inference_mode():
+            out = x["teacher"](x["tensors"]["input_ids"], x["tensors"]["attention_mask"])
+        return out.float().cpu().numpy()
+
+    def candidate(self, x: dict[str, Any]) -> np.ndarray:
+        return np.asarray(x["cand"](x["batch"]), dtype=np.float32)
+
+    def check(self, base: np.ndarray, cand: np.ndarray) -> Verdict:
+        return _verdict(base, cand, self._bound, "embedding", {})
+
+
+@case(
+    "compress_encoder_ort_cuda_fp32",
+    "compression",
+    params=_ENC_PARAMS,
+    quick_params=_ENC_QUICK,
+    devices=("cuda",),
+    baseline_label="torch fp32 (CUDA)",
+    candidate_label="onnxruntime CUDA provider fp32",
+)
+class EncoderOrtCudaFp32(_OrtCudaCase):
+    """Sentence encoder: torch fp32 on CUDA vs fused ONNX on ORT's CUDA provider (needs
+    onnxruntime-gpu; skipped on CPU-only machines)."""
+
+    form = "ort_cuda_fp32"
+
+
+@case(
+    "compress_encoder_ort_cuda_fp16",
+    "compression",
+    params=_ENC_PARAMS,
+    quick_params=_ENC_QUICK,
+    devices=("cuda",),
+    baseline_label="torch fp32 (CUDA)",
+    candidate_label="onnxruntime CUDA provider fp16",
+)
+class EncoderOrtCudaFp16(_OrtCudaCase):
+    """Sentence encoder: torch fp32 on CUDA vs fp16 ONNX (float I/O) on ORT's CUDA provider."""
+
+    form = "ort_cuda_fp16"
 
 
 # --- digits classifier ---------------------------------------------------------------------

@@ -121,6 +121,25 @@ def _dedupe(sentences: Sequence[str]) -> list[str]:
     return out
 
 
+def _module_docs(name: str) -> list[str]:
+    """The module docstring and its public callables' docstrings ([] if it does not import)."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod = importlib.import_module(name)
+    except Exception:
+        return []
+    texts = [mod.__doc__ or ""]
+    for attr in sorted(vars(mod)):
+        obj = getattr(mod, attr)
+        doc = getattr(obj, "__doc__", None)
+        if not attr.startswith("_") and isinstance(doc, str) and callable(obj):
+            texts.append(doc)
+    return texts
+
+
 def sentence_corpus(
     n: int = 400,
     *,
@@ -137,7 +156,9 @@ def sentence_corpus(
         How many sentences to return (fewer if the source has fewer).
     source
         ``"pydoc"``: the language reference topics in ``pydoc_data`` (the training corpus);
-        ``"docstrings"``: docstrings of standard-library modules (held-out, a different register).
+        ``"docstrings"``: docstrings of standard-library modules (held-out, a different register);
+        ``"packages"``: docstrings of the third-party :data:`CORPUS_PACKAGES` (a broader
+        training corpus; modules that are not installed are skipped).
     seed
         Seed of the sample drawn from all clean sentences.
     min_chars, max_chars
@@ -154,22 +175,230 @@ def sentence_corpus(
         from pydoc_data.topics import topics
 
         texts = [topics[k] for k in sorted(topics)]
-    elif source == "docstrings":
+    elif source in ("docstrings", "packages"):
         texts = []
-        for name in DOCSTRING_MODULES:
-            mod = importlib.import_module(name)
-            texts.append(mod.__doc__ or "")
-            for attr in sorted(vars(mod)):
-                obj = getattr(mod, attr)
-                doc = getattr(obj, "__doc__", None)
-                if not attr.startswith("_") and isinstance(doc, str) and callable(obj):
-                    texts.append(doc)
+        for name in DOCSTRING_MODULES if source == "docstrings" else CORPUS_PACKAGES:
+            texts.extend(_module_docs(name))
     else:
-        raise UsageError(f"unknown sentence source {source!r}", "use 'pydoc' or 'docstrings'")
+        raise UsageError(
+            f"unknown sentence source {source!r}", "use 'pydoc', 'docstrings' or 'packages'"
+        )
     pool = _dedupe([s for t in texts for s in _clean_sentences(t, min_chars, max_chars)])
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(pool))[: min(n, len(pool))]
     return [pool[i] for i in sorted(idx)]
+
+
+#: Where :func:`docstring_pairs` looks for functions of the same name, documented separately:
+#: ``"module"`` or ``"module:Class"``. The same operation (``cumsum``, ``qr``, ``reindex``) is
+#: described by different authors in different words: real paraphrases that ship offline.
+PAIR_SOURCES: tuple[str, ...] = (
+    "numpy",
+    "numpy:ndarray",
+    "numpy.linalg",
+    "numpy.fft",
+    "numpy.random",
+    "torch",
+    "torch:Tensor",
+    "torch.linalg",
+    "torch.fft",
+    "torch.special",
+    "torch.nn.functional",
+    "math",
+    "cmath",
+    "statistics",
+    "operator",
+    "random",
+    "scipy.special",
+    "scipy.linalg",
+    "scipy.fft",
+    "scipy.stats",
+    "mpmath",
+    "pyarrow.compute",
+    "pandas",
+    "pandas:DataFrame",
+    "pandas:Series",
+    "polars",
+    "polars:DataFrame",
+    "polars:Series",
+)
+
+#: Third-party packages whose docstrings widen the distillation corpus (``source="packages"``):
+#: none of them is a :data:`PAIR_SOURCES` module or in the standard library, so training text
+#: shares no sentence with the paraphrase pairs or the held-out docstrings.
+CORPUS_PACKAGES: tuple[str, ...] = (
+    "sklearn.base",
+    "sklearn.linear_model",
+    "sklearn.cluster",
+    "sklearn.decomposition",
+    "sklearn.ensemble",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.preprocessing",
+    "networkx",
+    "matplotlib.pyplot",
+    "matplotlib.axes",
+    "dask.dataframe",
+    "hypothesis.strategies",
+    "jinja2",
+    "click",
+    "rich.console",
+    "rich.table",
+    "transformers.tokenization_utils_base",
+    "transformers.trainer",
+    "huggingface_hub",
+    "jsonschema",
+    "httpx2",
+    "tornado.web",
+    "yaml",
+    "sympy",
+)
+
+_ROLE = re.compile(r":(?:math|func|class|meth|attr|ref|obj|data|mod|exc|py:\w+):`~?([^`]*)`")
+#: Summaries that only point elsewhere ("Alias for torch.abs", "See torch.abs()") describe nothing.
+_POINTER = re.compile(
+    r"^(alias|an alias|see|same as|in-place version|refer to|equivalent to|this is|"
+    r"method equivalent|deprecated|this function is deprecated|shortcut for)\b",
+    re.IGNORECASE,
+)
+_SIGNATURE = re.compile(r"^[\w.]+\(.*\)(\s*->.*)?$")
+
+
+def doc_summary(doc: object, max_chars: int = 300) -> str:
+    """The first prose paragraph of a docstring, markup stripped ("" when it has none).
+
+    Signature lines (``log2(x, /, out=None)``), doctest lines, section headers and paragraphs
+    that are mostly symbols are skipped; reST roles and backquotes are reduced to their text.
+    """
+    if not isinstance(doc, str):
+        return ""
+    import inspect
+
+    for para in re.split(r"\n\s*\n", inspect.cleandoc(doc)):
+        flat = " ".join(ln.strip() for ln in para.splitlines() if ln.strip())
+        if not flat or _SIGNATURE.match(flat) or flat.startswith((">>>", "..", "Parameters")):
+            continue
+        if re.search(r"[=\-~]{4,}", flat) or "\\" in flat or "$" in flat:
+            continue
+        flat = re.sub(r"`+([^`]*)`+", r"\1", _ROLE.sub(r"\1", flat)).strip()
+        if len(flat) >= 15 and len(_WORD.findall(flat)) >= 0.6 * len(flat):
+            return flat[:max_chars]
+    return ""
+
+
+def _named_docs(spec: str) -> dict[str, str]:
+    """``{lower-case name: summary}`` of the public callables of ``module`` or ``module:Class``."""
+    import warnings
+
+    module, _, cls = spec.partition(":")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            obj = importlib.import_module(module)
+            obj = getattr(obj, cls) if cls else obj
+    except Exception:  # a source that is not installed (or fails to import) is skipped
+        return {}
+    out = {}
+    for name in dir(obj):
+        if name.startswith("_"):
+            continue
+        try:
+            fn = getattr(obj, name)
+        except Exception:
+            continue
+        text = doc_summary(getattr(fn, "__doc__", None)) if callable(fn) else ""
+        if text and len(text.split()) >= 4 and not _POINTER.match(text):
+            out[name.lower()] = text
+    return out
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@dataclass(frozen=True)
+class ParaphrasePairs:
+    """Retrieval pairs: ``queries[i]`` and ``documents[i]`` describe the function ``names[i]``.
+
+    ``sources[i]`` says which two libraries documented it (``"numpy|torch"``).
+    """
+
+    names: tuple[str, ...]
+    queries: tuple[str, ...]
+    documents: tuple[str, ...]
+    sources: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def split(self, every: int) -> tuple[ParaphrasePairs, ParaphrasePairs]:
+        """(every ``every``-th pair, the rest): a tuning split and a held-out split."""
+        if every < 2:
+            raise UsageError(f"every must be >= 2, got {every}", "e.g. split(4)")
+        pick = [i % every == 0 for i in range(len(self))]
+
+        def sub(keep: bool) -> ParaphrasePairs:
+            idx = [i for i, p in enumerate(pick) if p == keep]
+            return ParaphrasePairs(*(tuple(getattr(self, f)[i] for i in idx) for f in PAIR_FIELDS))
+
+        return sub(True), sub(False)
+
+
+PAIR_FIELDS = ("names", "queries", "documents", "sources")
+
+
+def docstring_pairs(
+    sources: Sequence[str] = PAIR_SOURCES, *, max_overlap: float = 0.6
+) -> ParaphrasePairs:
+    """Real paraphrase pairs: two libraries' summaries of the same function, offline.
+
+    For every public callable name documented in at least two of ``sources`` (``cumsum`` in
+    NumPy and in torch, ``reindex`` in pandas' DataFrame and Series), the pair of summaries with
+    the fewest shared words is kept, if they share at most ``max_overlap`` of their words
+    (Jaccard): copied docstrings are not paraphrases. Texts that describe more than one name
+    are dropped, so every query has exactly one right answer.
+
+    Parameters
+    ----------
+    sources
+        ``"module"`` or ``"module:Class"`` specs; missing modules are skipped.
+    max_overlap
+        Largest word overlap (Jaccard) between the two texts of a pair.
+
+    Returns
+    -------
+    ParaphrasePairs
+        Sorted by name: deterministic for a given set of installed packages.
+    """
+    import itertools
+
+    if not 0 < max_overlap <= 1:
+        raise UsageError(f"max_overlap must be in (0, 1], got {max_overlap}", "e.g. 0.6")
+    by_name: dict[str, dict[str, str]] = {}
+    for spec in sources:
+        for name, text in _named_docs(spec).items():
+            by_name.setdefault(name, {})[spec] = text
+    uses: dict[str, int] = {}
+    for texts in by_name.values():
+        for t in set(texts.values()):
+            uses[t.lower()] = uses.get(t.lower(), 0) + 1
+    rows = []
+    for name in sorted(by_name):
+        texts = {k: v for k, v in by_name[name].items() if uses[v.lower()] == 1}
+        best = None
+        for (sa, ta), (sb, tb) in itertools.combinations(sorted(texts.items()), 2):
+            wa, wb = _words(ta), _words(tb)
+            overlap = len(wa & wb) / max(1, len(wa | wb))
+            if overlap <= max_overlap and (best is None or overlap < best[0]):
+                best = (overlap, ta, tb, f"{sa}|{sb}")
+        if best is not None:
+            rows.append((name, *best[1:]))
+    if not rows:
+        raise UsageError(
+            "no function is documented by two of the given sources",
+            "install numpy and torch (the ml extra) or pass other sources",
+        )
+    return ParaphrasePairs(*(tuple(r[i] for r in rows) for i in range(4)))
 
 
 def paraphrase(sentence: str, rng: np.random.Generator, drop: float = 0.15) -> str:

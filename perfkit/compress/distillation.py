@@ -11,7 +11,7 @@ softened-output idea applied to the in-batch similarity matrix).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +147,59 @@ def _batches(
             yield {k: torch.as_tensor(v[idx]) for k, v in arrays.items()}
 
 
+def _trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Cut a token batch to its longest real sequence (the padding after it changes nothing)."""
+    mask = batch.get("attention_mask")
+    if mask is None or mask.dim() != 2 or mask.shape[1] == 0:
+        return batch
+    longest = int(mask.sum(1).max().clamp(min=1))
+    return {
+        k: (v[:, :longest] if v.dim() == 2 and v.shape == mask.shape else v)
+        for k, v in batch.items()
+    }
+
+
+def _cached_batches(
+    teacher: Any,
+    t_hook: _LastHidden | None,
+    arrays: dict[str, np.ndarray],
+    names: Sequence[str],
+    batch_size: int,
+    gen: torch.Generator,
+) -> list[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]]:
+    """Fixed batches of similar length, each trimmed, with the teacher's outputs computed once.
+
+    Sentences are ordered by length (ties broken at random) and cut into batches, so each batch
+    pads only to its own longest sentence; hidden states are stored in float16 to halve memory.
+    """
+    n = len(arrays[names[0]])
+    mask = arrays.get("attention_mask")
+    noise = torch.rand(n, generator=gen).numpy()
+    lengths = mask.sum(1) if mask is not None and mask.ndim == 2 else np.zeros(n)
+    order = np.lexsort((noise, lengths))
+    out = []
+    with torch.no_grad():  # not inference_mode: the cached inputs later enter autograd
+        for i in range(0, n, batch_size):
+            idx = order[i : i + batch_size]
+            batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
+            if t_hook is not None:
+                t_hook.value = None
+            t_out = teacher(*[batch[k] for k in names]).clone()
+            hidden = t_hook.value if t_hook is not None else None
+            out.append((batch, t_out, hidden.half().clone() if hidden is not None else None))
+    return out
+
+
+def _cached_stream(
+    cache: list[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]],
+    gen: torch.Generator,
+) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]]:
+    while True:
+        for j in torch.randperm(len(cache), generator=gen).tolist():
+            batch, t_out, hidden = cache[j]
+            yield batch, t_out, (hidden.float() if hidden is not None else None)
+
+
 def distill(
     teacher: Any,
     student: Any,
@@ -164,6 +217,7 @@ def distill(
     seed: int = 0,
     layers_path: str | None = None,
     progress: bool = False,
+    cache_teacher: bool = False,
 ) -> DistillResult:
     """Train ``student`` to imitate ``teacher`` on ``data``; deterministic under ``seed``.
 
@@ -187,6 +241,12 @@ def distill(
         Adam learning rate, batch size, and the seed of batching, dropout and projection init.
     progress
         Show a rich progress bar with the loss terms.
+    cache_teacher
+        Run the teacher once, on fixed length-sorted batches each trimmed to its longest
+        sentence, and reuse its outputs (hidden states in float16) every epoch; batches are
+        then drawn in random order. Saves the teacher's forward pass on every step after the
+        first epoch and the padding of short sentences. Needs the whole data set's teacher
+        outputs in memory.
 
     Returns
     -------
@@ -251,18 +311,22 @@ def distill(
         with bar_cm as bar:
             task_id = bar.add_task("distilling", total=total) if progress else None
             opt = None
-            for step, batch in zip(
-                range(total), _batches(arrays, min(batch_size, n), gen), strict=False
-            ):
+            if cache_teacher:
+                cache = _cached_batches(teacher, t_hook, arrays, names, min(batch_size, n), gen)
+                stream: Iterator[Any] = _cached_stream(cache, gen)
+            else:
+                stream = ((_trim(b), None, None) for b in _batches(arrays, min(batch_size, n), gen))
+            for step, (batch, t_out, t_hidden) in zip(range(total), stream, strict=False):
                 inputs = [batch[k] for k in names]
                 # Reset the captures: LayerDrop (wav2vec2) may skip the last layer in training,
                 # and a stale capture would point into the previous step's freed graph.
                 for hook in (t_hook, s_hook):
                     if hook is not None:
                         hook.value = None
-                with torch.no_grad():
-                    t_out = teacher(*inputs)
-                    t_hidden = t_hook.value if t_hook else None
+                if t_out is None:
+                    with torch.no_grad():
+                        t_out = teacher(*inputs)
+                        t_hidden = t_hook.value if t_hook else None
                 s_out = student(*inputs)
                 s_hidden = s_hook.value if s_hook else None
                 if projection is None and s_hidden is not None and t_hidden is not None:

@@ -7,7 +7,7 @@ until a quantized model meets the target on held-out inputs, and says which and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,21 +29,40 @@ class Fidelity:
         (embeddings).
     max_abs_error
         Maximum absolute difference of any output value.
+    recall_ratio
+        Minimum retrieval recall@1 of the candidate as a fraction of the reference's
+        (``figures["recall_ratio"]``, from :func:`retrieval_figures`); a missing figure misses.
     """
 
     cosine: float | None = None
     agreement: float | None = None
     max_abs_error: float | None = None
+    recall_ratio: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("cosine", "agreement"):
+        for name in ("cosine", "agreement", "recall_ratio"):
             value = getattr(self, name)
             if value is not None and not -1.0 <= value <= 1.0:
                 raise UsageError(
                     f"Fidelity({name}={value}) is out of range", "use a value in [0, 1]"
                 )
-        if self.cosine is None and self.agreement is None and self.max_abs_error is None:
+        if all(getattr(self, k) is None for k in ("cosine", "agreement", "max_abs_error")) and (
+            self.recall_ratio is None
+        ):
             raise UsageError("Fidelity() names no bound", "e.g. Fidelity(cosine=0.99)")
+
+    def __str__(self) -> str:
+        parts = [
+            f"{label} {op} {getattr(self, key)}"
+            for key, label, op in (
+                ("cosine", "cosine", ">="),
+                ("agreement", "top-1 agreement", ">="),
+                ("max_abs_error", "max abs error", "<="),
+                ("recall_ratio", "recall@1 ratio", ">="),
+            )
+            if getattr(self, key) is not None
+        ]
+        return ", ".join(parts)
 
     def misses(self, figures: Mapping[str, Any]) -> list[str]:
         """The bounds ``figures`` fail, each as a short phrase (empty when the target is met)."""
@@ -54,6 +73,11 @@ class Fidelity:
             out.append(f"agreement {figures['agreement']:.4f} < {self.agreement}")
         if self.max_abs_error is not None and figures["max_abs_error"] > self.max_abs_error:
             out.append(f"max abs error {figures['max_abs_error']:.4g} > {self.max_abs_error}")
+        if self.recall_ratio is not None:
+            got = figures.get("recall_ratio")
+            if got is None or not got >= self.recall_ratio:
+                shown = "missing" if got is None else f"{got:.4f}"
+                out.append(f"recall@1 ratio {shown} < {self.recall_ratio}")
         return out
 
     def met_by(self, figures: Mapping[str, Any]) -> bool:
@@ -231,6 +255,8 @@ def fit_to_target(
     model: Any,
     held_out: Mapping[str, np.ndarray],
     target: Fidelity,
+    *,
+    figures: Callable[[np.ndarray, np.ndarray], Mapping[str, Any]] | None = None,
 ) -> Any:
     """Quantize ``layers`` but keep the most sensitive ones in float until ``target`` holds.
 
@@ -238,6 +264,8 @@ def fit_to_target(
     agreement lost): cheap to measure because the engine's ``prepare`` already did the export
     and calibration. Layers are then returned to float in decreasing sensitivity until the
     target holds on ``held_out``. The result carries a :class:`FallbackReport` as ``fallback``.
+    ``figures(reference_outputs, candidate_outputs)`` replaces :func:`fidelity_figures` (for
+    instance retrieval figures on paraphrase pairs); it must return ``cosine`` and ``agreement``.
     """
     if not isinstance(target, Fidelity):
         raise UsageError(
@@ -252,7 +280,10 @@ def fit_to_target(
         nonlocal builds
         builds += 1
         q = engine.build(prepared, chosen)
-        return q, fidelity_figures(ref, q(held_out), task=task)
+        out = q(held_out)
+        if figures is not None:
+            return q, dict(figures(ref, out))
+        return q, fidelity_figures(ref, out, task=task)
 
     q, before = measure(layers)
     if target.met_by(before):
@@ -283,3 +314,68 @@ def fit_to_target(
     )
     q.fallback = FallbackReport(target, met, before, after, sensitivity, kept, builds, reason)
     return q
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
+
+
+def retrieval_figures(
+    ref_queries: np.ndarray,
+    ref_documents: np.ndarray,
+    cand_queries: np.ndarray,
+    cand_documents: np.ndarray,
+    *,
+    tie_tol: float = 1e-6,
+) -> dict[str, float]:
+    """Retrieval quality and top-1 agreement of a candidate encoder against a reference one.
+
+    Query ``i``'s right answer is document ``i`` (paraphrase pairs). Each model ranks every
+    document for every query by cosine similarity.
+
+    Parameters
+    ----------
+    ref_queries, ref_documents
+        Reference (fp32) embeddings of the queries and documents, one row each.
+    cand_queries, cand_documents
+        The candidate's embeddings of the same texts.
+    tie_tol
+        A query whose two best reference scores differ by at most this is a tie: the reference
+        itself has no single top-1, so it is counted apart from the agreement.
+
+    Returns
+    -------
+    dict
+        ``recall_at_1_ref``, ``recall_at_1`` (candidate), ``recall_ratio`` (candidate / reference),
+        ``agreement`` (same top-1 document as the reference, over queries that are not ties),
+        ``queries``, ``ties`` (how many queries were ties), ``agreement_ties`` (agreement on them).
+    """
+    n = len(ref_queries)
+    shapes = {np.shape(a)[0] for a in (ref_documents, cand_queries, cand_documents)}
+    if n == 0 or shapes != {n}:
+        raise UsageError(
+            "retrieval needs one query per document, the same texts for both models",
+            "pass four arrays with the same number of rows",
+        )
+    ref = _unit(ref_queries) @ _unit(ref_documents).T
+    cand = _unit(cand_queries) @ _unit(cand_documents).T
+    truth = np.arange(n)
+    top_ref, top_cand = ref.argmax(1), cand.argmax(1)
+    if n > 1:
+        two = np.sort(ref, axis=1)[:, -2:]
+        tie = (two[:, 1] - two[:, 0]) <= tie_tol
+    else:
+        tie = np.zeros(1, dtype=bool)
+    same = top_ref == top_cand
+    r_ref = float((top_ref == truth).mean())
+    r_cand = float((top_cand == truth).mean())
+    return {
+        "queries": float(n),
+        "recall_at_1_ref": r_ref,
+        "recall_at_1": r_cand,
+        "recall_ratio": r_cand / r_ref if r_ref > 0 else float("nan"),
+        "agreement": float(same[~tie].mean()) if (~tie).any() else float("nan"),
+        "ties": float(tie.sum()),
+        "agreement_ties": float(same[tie].mean()) if tie.any() else float("nan"),
+    }

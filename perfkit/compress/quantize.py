@@ -223,6 +223,9 @@ def _run(
     exclude: Sequence[str],
     target: Any,
     held_out: Inputs | None,
+    smooth: float | None = None,
+    weight_type: str = "int8",
+    figures: Any = None,
 ) -> CompressedModel:
     eng = get_engine(engine)
     if mode == "static" and not eng.supports_static:
@@ -235,6 +238,14 @@ def _run(
         raise UsageError(
             f"unknown calibration method {method!r}", f"use one of: {', '.join(METHODS)}"
         )
+    options: dict[str, Any] = {}
+    if smooth is not None or weight_type != "int8":
+        if engine != "onnxruntime":
+            raise UsageError(
+                f"smooth= and weight_type= are options of the onnxruntime engine, not {engine}",
+                "drop them or use engine='onnxruntime'",
+            )
+        options = {"smooth": smooth, "weight_type": weight_type}
     prepared = eng.prepare(
         model,
         example_inputs,
@@ -242,6 +253,7 @@ def _run(
         calibration=calibration,
         method=method,
         per_channel=per_channel,
+        **options,
     )
     layers = eng.layers(prepared)
     unknown = sorted(set(exclude) - set(layers))
@@ -261,7 +273,7 @@ def _run(
         evaluation = {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
     if evaluation is None:
         raise UsageError("a fidelity target needs held-out inputs", "pass held_out=")
-    return fit_to_target(eng, prepared, chosen, model, evaluation, target)
+    return fit_to_target(eng, prepared, chosen, model, evaluation, target, figures=figures)
 
 
 def quantize_dynamic(
@@ -273,6 +285,9 @@ def quantize_dynamic(
     exclude: Sequence[str] = (),
     target: Any = None,
     held_out: Inputs | None = None,
+    smooth: float | None = None,
+    weight_type: str = "int8",
+    figures: Any = None,
 ) -> CompressedModel:
     """Int8 weights, activations quantized on the fly: no calibration data needed.
 
@@ -295,6 +310,17 @@ def quantize_dynamic(
         quantized model meets it on ``held_out``. The result's ``fallback`` says which and why.
     held_out
         Inputs the target is measured on.
+    smooth
+        onnxruntime only: SmoothQuant-style activation smoothing with this alpha in (0, 1),
+        activation ranges measured on ``example_inputs`` (see
+        :func:`perfkit.compress._ort.smooth_activations`).
+    weight_type
+        onnxruntime only: ``"int8"`` (default) or ``"uint8"`` weights. uint8 uses the u8u8
+        kernels, which avoid the int16 saturation of u8s8 on AVX2 CPUs without VNNI.
+    figures
+        ``figures(reference_outputs, candidate_outputs) -> dict`` used by the fidelity target
+        instead of :func:`~perfkit.compress.fidelity.fidelity_figures` (e.g. retrieval figures
+        on paraphrase pairs); it must return every figure the target bounds.
 
     Returns
     -------
@@ -317,6 +343,9 @@ def quantize_dynamic(
         exclude=exclude,
         target=target,
         held_out=held_out,
+        smooth=smooth,
+        weight_type=weight_type,
+        figures=figures,
     )
 
 

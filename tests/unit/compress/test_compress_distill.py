@@ -110,3 +110,39 @@ def test_empty_data_and_wrong_inputs(digits_model, bert, tokens):
         distill(digits_model, student, {"y": np.zeros((4, 64), np.float32)}, steps=1)
     with pytest.raises(UsageError, match="same inputs"):
         distill(bert, student, tokens, steps=1)
+
+
+def test_cached_teacher_outputs_match_live_ones_and_training_works(bert, tokens):
+    import torch
+
+    from perfkit.compress.distillation import _cached_batches, _LastHidden, _trim
+
+    hook = _LastHidden(bert, None)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        cache = _cached_batches(bert, hook, tokens, ["input_ids", "attention_mask"], 16, gen)
+    finally:
+        hook.close()
+    assert sum(len(b["input_ids"]) for b, _, _ in cache) == len(tokens["input_ids"])
+    for batch, t_out, hidden in cache:
+        longest = int(batch["attention_mask"].sum(1).max())
+        assert batch["input_ids"].shape[1] == longest  # trimmed to its longest sentence
+        assert hidden.dtype == torch.float16 and hidden.shape[1] == longest
+        with torch.no_grad():
+            live = bert(batch["input_ids"], batch["attention_mask"])
+        torch.testing.assert_close(t_out, live)
+    # Trimming the padding does not change a mean-pooled embedding.
+    full = {k: torch.as_tensor(v[:8]) for k, v in tokens.items()}
+    with torch.no_grad():
+        torch.testing.assert_close(
+            bert(*full.values()), bert(*_trim(full).values()), atol=1e-5, rtol=1e-5
+        )
+
+
+def test_distill_with_cached_teacher_reduces_loss(bert, tokens):
+    from perfkit.compress import distill, student_from_teacher
+
+    student = student_from_teacher(bert, "alternate")
+    res = distill(bert, student, tokens, steps=12, lr=1e-3, batch_size=16, cache_teacher=True)
+    assert len(res.log) == 12
+    assert np.mean(res.losses[-3:]) < res.losses[0]
