@@ -540,14 +540,42 @@ def _observed_bytes(profile: Profile, filename: str, name: str) -> int:
 
 
 def _creation_line(profile: Profile, filename: str, line: int, name: str) -> int:
-    """The line that assigned ``name`` last before ``line`` in its function (where the array was
-    made, which is where its dtype is chosen), or ``line`` when none is found."""
+    """The line that made the array bound to ``name`` at ``line`` (its dtype is chosen there).
+
+    The last assignment to ``name`` before ``line`` in its function; for a parameter, the line
+    that assigned the argument at the one call site of the function in the file (when every call
+    site agrees); else ``line`` itself.
+    """
     tree = _tree(profile, filename)
     if tree is None or not name.isidentifier():
         return line
-    bound = _assignments(_enclosing_scope(tree, line)).get(name, [])
+    scope = _enclosing_scope(tree, line)
+    bound = _assignments(scope).get(name, [])
     made = [ln for ln, value in bound if value is not None and ln <= line]
-    return max(made) if made else line
+    if made:
+        return max(made)
+    if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+        return line
+    params = [a.arg for a in (*scope.args.posonlyargs, *scope.args.args)]
+    if name not in params or (params and params[0] in ("self", "cls")):
+        return line
+    pos = params.index(name)
+    origins: set[int] = set()
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+            continue
+        if call.func.id != scope.name:
+            continue
+        arg = call.args[pos] if pos < len(call.args) else None
+        arg = next((k.value for k in call.keywords if k.arg == name), arg)
+        if not isinstance(arg, ast.Name):
+            return line
+        caller = _assignments(_enclosing_scope(tree, call.lineno)).get(arg.id, [])
+        lines = [ln for ln, value in caller if value is not None and ln <= call.lineno]
+        if not lines:
+            return line
+        origins.add(max(lines))
+    return origins.pop() if len(origins) == 1 else line
 
 
 def rule_float64_downcast(profile: Profile) -> Iterator[Hint]:

@@ -113,6 +113,26 @@ def test_downcast_points_at_the_line_that_created_the_array():
     assert h.line == 3 and "np.empty" in h.source
 
 
+SRC_PARAM = """
+def stats(panel):
+    work = panel * 2.0
+    return work
+
+def main():
+    panel = rng.normal(size=(2000, 1000))
+    return stats(panel)
+"""
+
+
+def test_downcast_of_a_parameter_points_at_the_caller_line_that_made_it():
+    seen = ArrayObservation(FILE, 2, "stats", "panel", "float64", (2000, 1000), 16 * MB, 5e-8)
+    (h,) = rule_float64_downcast(make(SRC_PARAM, memory=_mem([seen])))
+    assert h.line == 6 and "rng.normal" in h.source
+    two_callers = SRC_PARAM + "\ndef other():\n    cube = load()\n    return stats(cube)\n"
+    (h,) = rule_float64_downcast(make(two_callers, memory=_mem([seen])))
+    assert h.line == 2  # callers disagree: the line where the array was seen
+
+
 def test_downcast_silent_on_float32_small_overflowing_or_imprecise_arrays():
     for arr in (_arr(dtype="float32"), _arr(nbytes=MB), _arr(overflow=True), _arr(err=1e-3)):
         assert list(rule_float64_downcast(make(SRC_ARRAY, memory=_mem([arr])))) == []
