@@ -83,3 +83,24 @@ def test_nan_becomes_null(profile):
     data = replace(profile, cpu_s=float("nan")).to_dict()
     assert data["profile"]["cpu_s"] is None
     json.dumps(data, allow_nan=False)
+
+
+def test_flat_trees_any_depth_and_forward_compatible_hint_rules(profile):
+    from dataclasses import replace
+
+    from perfkit.profiling.model import FrameNode, Hint, ThreadTree
+
+    node = FrameNode("leaf", "/a.py", 1, 1.0, 1.0)
+    for i in range(5000):  # deeper than any recursion limit
+        node = FrameNode(f"f{i % 3}", "/a.py", 2, 1.0, 0.0, children=(node,))
+    deep = replace(
+        profile,
+        threads=(ThreadTree(1, "MainThread", node),),
+        hints=(Hint("a-rule-from-a-newer-perfkit", "t", "/a.py", 1, "f", "e", "s"),),
+    )
+    data = deep.to_dict()
+    assert data["schema_version"] == SCHEMA_VERSION == 2
+    assert len(data["profile"]["threads"][0]["nodes"]) == 5001
+    again = Profile.from_dict(json.loads(json.dumps(data)))
+    assert again == deep
+    assert max(d for d, _ in again.threads[0].root.walk()) == 5000
