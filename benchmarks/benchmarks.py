@@ -5,8 +5,9 @@ both sides, ``track_peak_bytes_*`` for both sides (unit bytes: the peak of every
 side uses — NumPy/Python via tracemalloc, torch CPU tensors via torch's profiler, CUDA — measured
 by ``perfkit.bench.timer.measure_peak``, the same figure ``perfkit bench`` records; asv's own
 ``peakmem_*`` is the whole process's RSS and cannot see one case's change) and ``track_*`` for
-the speed-up, memory ratio and the check's measured error. ``PERFKIT_ASV_GRID=quick`` (the default of ``make asv``) runs each case's
-small grid; ``full`` runs the sizes quoted in the reports.
+the speed-up, memory ratio and the check's measured error. ``PERFKIT_ASV_GRID=quick`` (the
+default of ``make asv``) runs each case's small grid; ``full`` runs the sizes quoted in the
+reports.
 """
 
 from __future__ import annotations

@@ -49,9 +49,7 @@ def parse_threshold(text: str | float) -> float:
 
 def machine_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
     """``key: a vs b`` for each hardware key of ``machine_info`` that differs."""
-    return [
-        f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in MACHINE_KEYS if a.get(k) != b.get(k)
-    ]
+    return [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in MACHINE_KEYS if a.get(k) != b.get(k)]
 
 
 def require_same_machine(old: BenchRun, new: BenchRun, what: str = "the saved run") -> None:
@@ -71,7 +69,9 @@ def slower_p_value(old: Sequence[float], new: Sequence[float]) -> float:
     try:
         from scipy.stats import mannwhitneyu
     except ImportError:
-        raise MissingDependencyError("scipy", "bench", "the significance test of --compare") from None
+        raise MissingDependencyError(
+            "scipy", "bench", "the significance test of --compare"
+        ) from None
     if len(set(old) | set(new)) == 1:
         return 1.0  # all samples identical: no evidence either way
     return float(mannwhitneyu(new, old, alternative="greater").pvalue)
@@ -312,6 +312,4 @@ def saved_baseline(
         settings={"merged_from": [str(p) for p, _ in runs]},
         version=last.version,
     )
-    return SavedBaseline(
-        merged, tuple((str(p), why) for p, why in skipped), tuple(other)
-    )
+    return SavedBaseline(merged, tuple((str(p), why) for p, why in skipped), tuple(other))

@@ -4,9 +4,9 @@
 
 Committed results files come from other machines and other days; they cannot judge a change.
 The gate checks the base commit out in a temporary ``git worktree``, starts one worker process
-per tree (each imports perfkit from its own tree), and runs the selected grid points in rounds,
-alternating the two trees point by point (base, candidate; then candidate, base; ...) so that a
-drift of the machine lands on both.
+per tree for every round (each imports perfkit from its own tree), and runs the selected grid
+points in rounds, alternating the two trees point by point (base, candidate; then candidate,
+base; ...) so that a drift of the machine lands on both.
 Each side's per-sample times are pooled over the rounds and judged by
 :func:`perfkit.bench.compare.compare_runs`: a Mann–Whitney U test plus the threshold.
 
@@ -46,8 +46,9 @@ TEMP_PREFIX = "perfkit-gate-"
 
 #: The worker each tree runs: it imports perfkit from that tree only (cwd and PYTHONPATH), lists
 #: the selected grid points (one JSON line), then answers each grid-point id written to its
-#: stdin with that point's result (one JSON line); any other line ends it. It uses only ``registry.select``, ``Case.grid``, ``runner.run_point`` and
-#: ``CaseResult.to_dict``, which every perfkit with a bench spine has.
+#: stdin with that point's result (one JSON line); any other line ends it. It uses only
+#: ``registry.select``, ``Case.grid``, ``runner.run_point`` and ``CaseResult.to_dict``, which
+#: every perfkit with a bench spine has.
 _WORKER = r"""
 import dataclasses, json, sys, time
 cfg = json.loads(sys.argv[1])
@@ -236,7 +237,7 @@ def _pool(rounds: list[list[CaseResult]]) -> tuple[CaseResult, ...]:
         for r in results:
             by_id.setdefault(r.id, []).append(r)
     pooled = []
-    for rid, rs in by_id.items():
+    for rs in by_id.values():
         bad = next((r for r in rs if r.status != "passed"), None)
         if bad is not None:
             pooled.append(bad)
@@ -307,20 +308,30 @@ def run_gate(
     }
     started = time.perf_counter()
     when = utc_now_iso()
-    workers: list[Worker] = []
-    try:
-        workers.append(Worker(base, config))
-        workers.append(Worker(candidate, config))
-        shared = set(workers[0].points) & set(workers[1].points)
-        if not shared:
-            raise UsageError(
-                "no case selected in both commits"
-                + (f" (-k {pattern!r})" if pattern else f" (--group {group!r})" if group else ""),
-                "list the cases with 'perfkit bench --list'",
-            )
-        points = [p for p in workers[1].points if p in shared]
-        collected: list[list[list[CaseResult]]] = [[], []]
-        for i in range(rounds):
+    collected: list[list[list[CaseResult]]] = [[], []]
+    points: list[str] = []
+    for i in range(rounds):
+        # Fresh worker processes every round, as pyperf does: a process's own luck (memory
+        # layout, address randomisation) would otherwise bias every sample of one side.
+        workers: list[Worker] = []
+        try:
+            workers.append(Worker(base, config))
+            workers.append(Worker(candidate, config))
+            shared = set(workers[0].points) & set(workers[1].points)  # each sends its list first
+            if not points:
+                if not shared:
+                    raise UsageError(
+                        "no case selected in both commits"
+                        + (
+                            f" (-k {pattern!r})"
+                            if pattern
+                            else f" (--group {group!r})"
+                            if group
+                            else ""
+                        ),
+                        "list the cases with 'perfkit bench --list'",
+                    )
+                points = [p for p in workers[1].points if p in shared]
             if log:
                 log(f"round {i + 1}/{rounds}: {len(points)} grid points, both sides")
             got: list[list[CaseResult]] = [[], []]
@@ -330,9 +341,9 @@ def run_gate(
                     got[w].append(workers[w].run_point(point))
             collected[0].append(got[0])
             collected[1].append(got[1])
-    finally:
-        for w in workers:
-            w.close()
+        finally:
+            for w in workers:
+                w.close()
     runs = []
     for side, results in zip((base, candidate), collected, strict=True):
         runs.append(
@@ -381,10 +392,16 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit 0: none; 3: a significant regression; 1: a failed check; 2: bad usage."
         ),
     )
-    p.add_argument("--base", help="base revision (default: HEAD for a dirty tree, else the "
-                   "merge-base with the upstream branch, else the previous commit)")
-    p.add_argument("--candidate", default=WORKTREE,
-                   help=f"candidate revision (default: {WORKTREE}, the checkout as it is)")
+    p.add_argument(
+        "--base",
+        help="base revision (default: HEAD for a dirty tree, else the "
+        "merge-base with the upstream branch, else the previous commit)",
+    )
+    p.add_argument(
+        "--candidate",
+        default=WORKTREE,
+        help=f"candidate revision (default: {WORKTREE}, the checkout as it is)",
+    )
     p.add_argument("-k", dest="pattern", metavar="PATTERN", help="glob/regex on case names")
     p.add_argument("--group", help="only cases of this group")
     p.add_argument("--quick", action="store_true", help="each case's small grid")

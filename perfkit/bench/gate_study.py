@@ -22,7 +22,6 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from perfkit.bench.compare import parse_threshold
 from perfkit.bench.gate import Side, repo_root, resolve, run_gate, worktree

@@ -78,7 +78,7 @@ class CaseResult:
 
     @property
     def allocators_seen(self) -> list[str]:
-        """The allocators either side's peak memory came from (``tracemalloc``, ``torch_cpu``...)."""
+        """Allocators either side's peak came from (``tracemalloc``, ``torch_cpu``, ``cuda``)."""
         seen: set[str] = set()
         for side in (self.baseline, self.candidate):
             if side is not None and side.memory is not None:
@@ -334,11 +334,13 @@ def _need(ok: bool, where: str, what: str, value: Any) -> None:
 
 
 def _is_num(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    """A JSON number (not a bool) that is finite as a float (an int beyond 1e308 is not)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _num_or_none(value: Any, where: str) -> None:
@@ -390,9 +392,7 @@ def _validate_timing(t: Any, where: str) -> None:
     allocs = mem.get("allocators", {})
     _need(isinstance(allocs, Mapping), f"{where}.memory.allocators", "an object", allocs)
     for name, value in allocs.items():
-        _need(
-            _is_num(value) and value >= 0, f"{where}.memory.allocators.{name}", "bytes", value
-        )
+        _need(_is_num(value) and value >= 0, f"{where}.memory.allocators.{name}", "bytes", value)
     rss = mem.get("rss_hwm_bytes")
     _need(rss is None or (_is_num(rss) and rss >= 0), f"{where}.memory.rss_hwm_bytes", "bytes", rss)
     notes = mem.get("notes", [])

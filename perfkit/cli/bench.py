@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.exists(args.compare):
             raise UsageError(f"--compare {args.compare}: no such file or folder", "check the path")
         saved = saved_baseline(args.compare, machine_info(), args.allow_other_machine)
-        for path, why in saved.skipped:
+        for _path, why in saved.skipped:
             Console(stderr=True).print(f"skipped invalid results file: {why}", markup=False)
         if saved.other_machine:
             Console(stderr=True).print(
@@ -227,9 +227,7 @@ def run(args: argparse.Namespace) -> int:
             err.print(f"[red]FAILED[/] {escape(r.id)}: {escape(detail)}", highlight=False)
     exit_code = 1 if result.failed else 0
     if baseline_run is not None:
-        from perfkit.bench.compare import compare_runs, parse_threshold
-
-        from perfkit.bench.compare import ALPHA
+        from perfkit.bench.compare import ALPHA, compare_runs, parse_threshold
 
         cmp = compare_runs(
             baseline_run,

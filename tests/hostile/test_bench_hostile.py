@@ -14,7 +14,6 @@ truncation, garbage) and runs ``bench --compare`` in-process:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from _harness import (

@@ -93,7 +93,16 @@ def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> 
         ["git", "worktree", "list"], cwd=REPO, capture_output=True, text=True
     ).stdout
     proc = _gate(
-        "--base", "HEAD", "--group", "zz_compare_test", "--rounds", "1", "--plant", "zz_sleepy=4"
+        "--base",
+        "HEAD",
+        "--group",
+        "zz_compare_test",
+        "--rounds",
+        "2",
+        "--repeat",
+        "7",
+        "--plant",
+        "zz_sleepy=4",
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "REGRESSED zz_sleepy [cpu]" in proc.stdout

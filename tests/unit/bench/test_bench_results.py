@@ -222,7 +222,7 @@ def test_memory_per_allocator_round_trips_and_is_listed(tmp_path) -> None:
     assert BenchRun.load(run.save(tmp_path / "r.json")) == run
 
 
-# --- the pytest-benchmark view ---------------------------------------------------------------------
+# --- the pytest-benchmark view ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 6, 7, 8, 15])
