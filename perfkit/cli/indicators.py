@@ -27,15 +27,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Read prices (a long table: instrument, time, open/high/low/close/volume), compute "
             "the indicators for every instrument in parallel and write the features. INPUT may "
-            "be a file, a directory or a glob: each input file gives one output file."
+            "be a file, a directory or a glob: each input file gives one output file. A table "
+            "without an instrument column is one instrument; without a time column its rows "
+            "are taken in file order. Every input is computed before any output is written."
         ),
     )
     p.add_argument("input", help="PRICES.csv / PRICES.parquet, a directory, or a glob")
+    from perfkit.indicators.definitions import INDICATORS  # a plain table: no numpy
+
     p.add_argument(
         "--spec",
         required=True,
-        help="indicators, e.g. sma:20,rsi:14,macd:12,26,9 (names: sma ema wma rsi macd bbands "
-        "atr stoch obv std zscore roc logret min max)",
+        help="indicators, e.g. sma:20,rsi:14,macd:12,26,9 (names: "
+        + ", ".join(f"{d.example} {d.summary}" for d in INDICATORS.values()).replace("%", "%%")
+        + ")",
     )
     p.add_argument("--out", required=True, help="FEATURES.parquet/.csv, or a directory")
     p.add_argument("--n-jobs", type=int, default=None, help="workers (default: all cores)")
@@ -43,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--backend",
         default="auto",
         choices=["auto", "serial", "threads", "loky", "numba", "dask"],
-        help="parallel backend (default: auto, chosen from the panel size)",
+        help="parallel backend (default: auto, chosen by measuring serial against threads)",
     )
     p.add_argument("--scheduler", default=None, help="dask scheduler address, tcp://host:8786")
     p.add_argument(

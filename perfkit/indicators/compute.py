@@ -55,7 +55,8 @@ class _Panel:
     order: str = ""
 
 
-def _as_float(name: str, values: Any) -> np.ndarray:
+def _numeric(name: str, values: Any) -> np.ndarray:
+    """``values`` as an array after checking its dtype (no conversion, no copy)."""
     arr = np.asarray(values)
     if arr.dtype == object or arr.dtype.kind in "USVOMm":
         raise UsageError(
@@ -66,14 +67,25 @@ def _as_float(name: str, values: Any) -> np.ndarray:
         raise UsageError(f"field {name!r} is boolean, not prices", "pass numeric price arrays")
     if arr.dtype.kind not in "iuf":
         raise UsageError(f"field {name!r} has unsupported dtype {arr.dtype}", "pass float arrays")
+    return arr
+
+
+def _as_float(name: str, values: Any) -> np.ndarray:
+    """A C-contiguous float64 array (no copy when it already is one)."""
+    arr = _numeric(name, values)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _check_values(fields: dict[str, np.ndarray]) -> None:
+def _check_values(fields: dict[str, np.ndarray], proven: set[str]) -> None:
+    """Refuse +-inf in the fields used, scanning only those the kernels did not prove finite."""
     from perfkit.indicators.kernels import first_inf
 
     for name, arr in fields.items():
-        pos = first_inf(arr) if arr.size else -1
+        if name in proven or not arr.size:
+            continue
+        pos = first_inf(arr)
         if pos >= 0:
             row, col = divmod(int(pos), arr.shape[1])
             raise UsageError(
@@ -83,23 +95,20 @@ def _check_values(fields: dict[str, np.ndarray]) -> None:
 
 
 def _from_arrays(panel: Mapping[str, Any]) -> _Panel:
+    # dtypes and shapes are checked here; only the fields the specs use are converted later
     fields: dict[str, np.ndarray] = {}
     one_d = None
     for key, values in panel.items():
         name = str(key).lower()
-        arr = _as_float(name, values)
-        if arr.ndim == 1:
-            arr = arr.reshape(-1, 1)
-            one_d = True if one_d is None else one_d
-        elif arr.ndim == 2:
-            one_d = False if one_d is None else one_d
-        else:
+        arr = _numeric(name, values)
+        if arr.ndim not in (1, 2):
             raise UsageError(
                 f"field {name!r} has {arr.ndim} dimensions",
                 "pass 2-D arrays shaped (n_bars, n_instruments) or 1-D series",
             )
-        fields[name] = np.ascontiguousarray(arr)
-    shapes = {k: v.shape for k, v in fields.items()}
+        one_d = (arr.ndim == 1) if one_d is None else one_d
+        fields[name] = arr
+    shapes = {k: (v.shape if v.ndim == 2 else (v.shape[0], 1)) for k, v in fields.items()}
     if len(set(shapes.values())) > 1:
         raise UsageError(
             f"fields have mismatched shapes: {shapes}",
@@ -271,7 +280,7 @@ class _LongField:
                 f"column {self.label!r} has non-numeric dtype {col.dtype}",
                 "convert prices to numbers first (e.g. pd.to_numeric)",
             )
-        vals = _as_float(name, col.to_numpy(dtype=float, na_value=np.nan))
+        vals = _numeric(name, col.to_numpy(dtype=float, na_value=np.nan))
         arr = np.full(self.shape, np.nan)
         arr[self.t, self.j] = vals
         return arr
@@ -346,6 +355,7 @@ def compute(
     progress: bool | None = None,
     instrument_col: str = "instrument",
     time_col: str = "time",
+    out: Mapping[str, np.ndarray] | None = None,
     return_info: bool = False,
 ) -> Any:
     """Compute indicators for every instrument of a panel, in parallel, TA-Lib-exact.
@@ -355,16 +365,22 @@ def compute(
     panel
         A dict of ``(n_bars, n_instruments)`` arrays (``close``, ``high``, ``low``,
         ``volume``, ``open``), a dict of wide DataFrames, a wide DataFrame (close), or a long
-        DataFrame with ``instrument``/``time`` columns. Ints are converted to float64.
+        DataFrame: rows of ``instrument``/``time`` and price columns in any order. A long
+        table without an instrument column is one instrument; without a time column each
+        instrument's rows are its bars in file order. Text times are parsed (ISO or US-order
+        dates, or numbers); text that is neither is refused. Ints are converted to float64;
+        only the fields the specs read are converted and checked.
     specs
         ``"sma:20,rsi:14,macd:12,26,9"``, a list of such strings, or :class:`IndicatorSpec`.
     n_jobs
-        Workers (default: the cores this process may use; with ``backend="auto"``, only the
-        idle ones — cores minus the load average — since busy cores made threads slower).
+        Workers (default: the cores this process may use).
     backend
-        ``"auto"``, ``"serial"``, ``"threads"``, ``"loky"``, ``"numba"`` or ``"dask"``.
+        ``"auto"`` or a name of :data:`parallel.BACKENDS`: ``"serial"``, ``"threads"``,
+        ``"loky"``, ``"numba"``, ``"dask"``. ``auto`` decides by measurement: a one-off
+        calibration of serial vs threads on this machine, then the times of earlier calls of
+        the same shape (see :class:`parallel.AutoTuner`).
     batch_size
-        Instruments per task (default: about four batches per worker).
+        Instruments per task (default: one wide batch per worker).
     scheduler
         For ``dask``: ``"tcp://host:8786"`` or a ``distributed.Client``; giving one makes
         ``auto`` pick dask.
@@ -374,6 +390,11 @@ def compute(
         after a gap).
     progress
         Show a progress bar (default: when stderr is a terminal and the panel is large).
+    out
+        Preallocated outputs: output name -> C-contiguous float64 array of the panel's shape
+        (``(n_bars,)`` for 1-D input). Results are written in place and those very arrays
+        are returned; outputs not given are allocated. On an error their contents are
+        unspecified.
     return_info
         Also return a :class:`ComputeInfo` (backend chosen and why, sizes, time).
 
@@ -386,46 +407,35 @@ def compute(
     ------
     UsageError
         Malformed specs, unknown backend, empty panel, mismatched shapes, non-numeric or
-        infinite prices, a missing field an indicator needs, duplicated (instrument, time) rows.
+        infinite prices, a missing field an indicator needs, duplicated (instrument, time) rows,
+        a time column that cannot be ordered, a bad ``out`` array.
 
     Examples
     --------
     >>> import numpy as np
     >>> close = 100 + np.cumsum(np.random.default_rng(0).normal(size=(500, 3)), axis=0)
-    >>> out = compute({"close": close}, "sma:20,rsi:14", backend="serial")
-    >>> sorted(out), out["sma_20"].shape
+    >>> res = compute({"close": close}, "sma:20,rsi:14", backend="serial")
+    >>> sorted(res), res["sma_20"].shape
     (['rsi_14', 'sma_20'], (500, 3))
     """
     started = time.perf_counter()
     spec_list = parse_specs(specs)
-    if backend not in parallel.BACKENDS:
-        raise UsageError(
-            f"unknown backend {backend!r}", f"use one of: {', '.join(parallel.BACKENDS)}"
-        )
+    runner = None if backend == "auto" else parallel.get_backend(backend)
     if nan not in NAN_MODES:
         raise UsageError(f"unknown nan mode {nan!r}", "use nan='propagate' or nan='restart'")
-    busy_note = ""
     if n_jobs is None:
-        if backend == "auto" and scheduler is None:
-            n_jobs, load = parallel.idle_cores()
-            if n_jobs < parallel.cpu_count():
-                busy_note = f" (load average {load:.1f} on {parallel.cpu_count()} cores)"
-        else:
-            n_jobs = parallel.cpu_count()
+        n_jobs = parallel.cpu_count()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
         raise UsageError(f"n_jobs must be a non-zero integer, got {n_jobs!r}")
     if n_jobs < 0:
         n_jobs = max(1, parallel.cpu_count() + 1 + int(n_jobs))
+    n_jobs = int(n_jobs)
     if batch_size is not None and (
         isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
     ):
         raise UsageError(f"batch_size must be a positive integer, got {batch_size!r}")
 
     pan = _normalize(panel, instrument_col, time_col)
-    needed = {f for spec in spec_list for f in spec.fields}
-    for name in needed:
-        if isinstance(pan.fields.get(name), _LongField):
-            pan.fields[name] = pan.fields[name].to_array(name)
     if "close" not in pan.fields:
         raise UsageError(
             f"the panel has no 'close' field (fields: {sorted(pan.fields)})",
@@ -438,60 +448,120 @@ def compute(
                 f"{spec} needs {', '.join(spec.fields)}; the panel lacks {', '.join(missing)}",
                 "add those fields to the panel or drop the indicator",
             )
-    n_bars, n_inst = pan.fields["close"].shape
+    needed = [
+        f for f in ("close", "high", "low", "volume") if any(f in s.fields for s in spec_list)
+    ]
+    fields: dict[str, np.ndarray] = {}
+    for name in needed:
+        raw = pan.fields[name]
+        fields[name] = raw.to_array(name) if isinstance(raw, _LongField) else _as_float(name, raw)
+    n_bars, n_inst = fields["close"].shape
     if n_bars == 0 or n_inst == 0:
         raise UsageError(
             f"the panel is empty ({n_bars} bars x {n_inst} instruments)", "pass some prices"
         )
-    fields = {k: v for k, v in pan.fields.items() if k in needed}
-    _check_values(fields)
+    names = [name for spec in spec_list for name in spec.outputs]
+    outputs = _outputs(out, names, (n_bars, n_inst), pan.kind, fields)
 
     reason = "asked for"
-    if backend == "auto":
-        backend, reason = parallel.choose_backend(n_bars, n_inst, len(spec_list), n_jobs, scheduler)
-        reason += busy_note
+    key = (tuple(str(s) for s in spec_list), n_bars, n_inst, nan, n_jobs)
+    if runner is None:
+        name, reason = parallel.choose_backend(
+            n_bars, n_inst, len(spec_list), n_jobs, scheduler, key=key
+        )
+        runner = parallel.get_backend(name)
     restart = nan == "restart"
-    if backend == "numba" and restart:
-        backend, reason = "threads", "nan='restart' runs lane by lane: threads instead of prange"
-    names = [name for spec in spec_list for name in spec.outputs]
-    outputs = {name: np.empty((n_bars, n_inst)) for name in names}
+    if restart and not runner.supports_restart:
+        reason = f"nan='restart' runs lane by lane, which {runner.name} cannot: threads instead"
+        runner = parallel.get_backend("threads")
     job = parallel.Job(fields=fields, specs=spec_list, outputs=outputs, restart=restart)
-    ranges = parallel.batches(n_inst, n_jobs if backend != "serial" else 1, batch_size)
-    if backend == "serial" and batch_size is None:
+    workers = n_jobs if runner.parallel else 1
+    ranges = parallel.batches(n_inst, workers, batch_size)
+    if not runner.parallel and batch_size is None:
+        ranges = [(0, n_inst)]
+    if runner.fixed_batches:
         ranges = [(0, n_inst)]
     if progress is None:
-        progress = sys.stderr.isatty() and n_bars * n_inst * len(spec_list) > 50_000_000
+        progress = n_bars * n_inst * len(spec_list) > 50_000_000 and sys.stderr.isatty()
     bar, advance = _progress_bar(n_inst, bool(progress))
-    extra: dict[str, Any] = {}
+    ran = time.perf_counter()
     with bar if bar is not None else _nullcontext():
-        if backend == "serial":
-            parallel.run_serial(job, ranges, advance)
-        elif backend == "threads":
-            parallel.run_threads(job, ranges, n_jobs, advance)
-        elif backend == "loky":
-            parallel.run_loky(job, ranges, n_jobs, advance)
-        elif backend == "numba":
-            parallel.run_numba(job, n_jobs, advance)
-            ranges = [(0, n_inst)]
-        else:
-            extra = parallel.run_dask(job, ranges, scheduler, advance)
+        extra = dict(runner.run(job, ranges, workers, advance, scheduler))
+    parallel.AUTO.record(key, runner.name, time.perf_counter() - ran)
+    # +-inf: the kernels' running states prove most closes finite for free; scan the rest
+    _check_values(fields, {"close"} if job.close_proven_finite else set())
 
     result = _shape_results(pan, outputs)
+    if out is not None and pan.kind in ("arrays", "array1d"):
+        result.update({k: v for k, v in out.items() if k in result})  # the caller's own arrays
     if not return_info:
         return result
+    if pan.order:
+        extra["order"] = pan.order
     info = ComputeInfo(
-        backend=backend,
+        backend=runner.name,
         reason=reason,
-        n_jobs=n_jobs if backend != "serial" else 1,
+        n_jobs=workers,
         batch_size=max(b - a for a, b in ranges),
         n_batches=len(ranges),
         n_bars=n_bars,
         n_instruments=n_inst,
         outputs=tuple(names),
         wall_s=time.perf_counter() - started,
-        extra={**extra, "order": pan.order} if pan.order else extra,
+        extra=extra,
     )
     return result, info
+
+
+def _outputs(
+    out: Mapping[str, np.ndarray] | None,
+    names: list[str],
+    shape: tuple[int, int],
+    kind: str,
+    fields: Mapping[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """The output arrays: the caller's ``out`` arrays (checked, as 2-D views) or new ones."""
+    if out is None:
+        return {name: np.empty(shape) for name in names}
+    if not isinstance(out, Mapping):
+        raise UsageError(f"out must be a dict of arrays, got {type(out).__name__}")
+    unknown = sorted(set(map(str, out)) - set(names))
+    if unknown:
+        raise UsageError(
+            f"out has arrays for outputs these specs do not make: {unknown[:5]}",
+            f"the outputs are: {', '.join(names)}",
+        )
+    want_1d = kind == "array1d"
+    result: dict[str, np.ndarray] = {}
+    given: list[np.ndarray] = []
+    for name in names:
+        arr = out.get(name)
+        if arr is None:
+            result[name] = np.empty(shape)
+            continue
+        need = (shape[0],) if want_1d else shape
+        ok = (
+            isinstance(arr, np.ndarray)
+            and arr.dtype == np.float64
+            and arr.shape == need
+            and arr.flags.c_contiguous
+            and arr.flags.writeable
+        )
+        if not ok:
+            what = f"{arr.dtype} {arr.shape}" if isinstance(arr, np.ndarray) else type(arr).__name__
+            raise UsageError(
+                f"out[{name!r}] must be a writeable C-contiguous float64 array of shape {need}, "
+                f"got {what}",
+                "allocate it with np.empty(shape)",
+            )
+        if any(np.shares_memory(arr, x) for x in [*fields.values(), *given]):
+            raise UsageError(
+                f"out[{name!r}] overlaps an input or another output",
+                "give each output its own array",
+            )
+        given.append(arr)
+        result[name] = arr if arr.shape == shape else arr.reshape(shape)
+    return result
 
 
 class _nullcontext:
@@ -506,7 +576,7 @@ def _shape_results(pan: _Panel, outputs: dict[str, np.ndarray]) -> Any:
     if pan.kind == "arrays":
         return outputs
     if pan.kind == "array1d":
-        return {k: v[:, 0] for k, v in outputs.items()}
+        return {k: v.reshape(v.shape[0]) for k, v in outputs.items()}
     import pandas as pd
 
     if pan.kind == "wide":

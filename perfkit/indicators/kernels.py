@@ -52,6 +52,16 @@ Every kernel has the same signature so that one dispatcher, one restart driver a
 ``c, h, l, v`` are close, high, low, volume (unused ones may be any array of the same type),
 ``o1..o3`` outputs, ``p1..p3`` float parameters, ``[j0, j1)`` the instrument range and
 ``[t0, t1)`` the bar range (the series is taken to begin at ``t0``).
+
+Every kernel returns a float **state checksum**, which lets compute() skip its scan for
+infinite prices: the close-only kernels whose running state never restarts (SMA, EMA, RSI,
+MACD, BBANDS/STDDEV/z-score's running mean) return the sum of their lanes' final states. Each
+of them reads every close from a lane's first valid bar on, and an inf (or a NaN) poisons such a
+state for good (``inf - inf`` is NaN, ``NaN + x`` is NaN), so a *finite* checksum proves that
+no close in ``[j0, j1)`` is infinite. NaN means "not proven" (a gap, a lane too short for its
+window, or a kernel that cannot tell: WMA and STDDEV's re-summed sums, ROC, min/max, the
+multi-input kernels); compute() then scans the prices. A finite checksum costs nothing; a
+wrong "proof" is impossible because only a finite value is trusted.
 """
 
 from __future__ import annotations
@@ -69,30 +79,6 @@ NAN = np.nan
 # every backend and batch size gives bit-identical results.
 _JIT = dict(cache=True, nogil=True)
 _JIT_EXACT = _JIT
-
-# Kernel ids used by the dispatcher (stable: compute() and the specs map names to these).
-K_SMA, K_EMA, K_WMA, K_RSI, K_MACD, K_BBANDS, K_ATR = 0, 1, 2, 3, 4, 5, 6
-K_STOCH, K_OBV, K_STD, K_ZSCORE, K_ROC, K_LOGRET, K_MIN, K_MAX = 7, 8, 9, 10, 11, 12, 13, 14
-
-# Which inputs each kernel reads: "c" close, "hlc" high/low/close, "cv" close/volume,
-# "h"/"l" for rolling max/min when asked on high/low are passed as c.
-KERNEL_INPUTS = {
-    K_SMA: "c",
-    K_EMA: "c",
-    K_WMA: "c",
-    K_RSI: "c",
-    K_MACD: "c",
-    K_BBANDS: "c",
-    K_ATR: "hlc",
-    K_STOCH: "hlc",
-    K_OBV: "cv",
-    K_STD: "c",
-    K_ZSCORE: "c",
-    K_ROC: "c",
-    K_LOGRET: "c",
-    K_MIN: "c",
-    K_MAX: "c",
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,20 +119,32 @@ def _first_valid3(a, b, c, j, t0, t1):
     return t1
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc"})
+def _nonfinite_probe(flat, a, b):
+    """NaN when ``flat[a:b]`` holds a NaN or +-inf, else 0.0: ``x * 0.0`` is 0 only for a
+    finite x, and ``reassoc`` (no nnan/ninf, so NaN survives) lets the sum vectorize."""
+    acc = 0.0
+    for i in range(a, b):
+        acc += flat[i] * 0.0
+    return acc
+
+
 @njit(**_JIT_EXACT)
 def first_inf(x):
-    """Flat index of the first +-inf in a C-contiguous array, or -1 (one vectorized pass)."""
+    """Flat index of the first +-inf in a C-contiguous array, or -1.
+
+    One vectorized pass (:func:`_nonfinite_probe`) over blocks of 16 384 values at memory
+    speed; only a block holding a NaN or an inf is searched value by value.
+    """
     flat = x.reshape(x.size)
     n = flat.size
-    for a in range(0, n, 4096):
-        b = min(a + 4096, n)
-        count = 0
+    for a in range(0, n, 16384):
+        b = min(a + 16384, n)
+        if _nonfinite_probe(flat, a, b) == 0.0:
+            continue
         for i in range(a, b):
-            count += abs(flat[i]) == np.inf
-        if count:
-            for i in range(a, b):
-                if abs(flat[i]) == np.inf:
-                    return i
+            if abs(flat[i]) == np.inf:
+                return i
     return -1
 
 
@@ -207,22 +205,21 @@ def k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         o1[f, j] = acc * inv
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             s[jj] = _sma_lane(c, o1, j0 + jj, n, inv, s[jj], first[jj] + 1, start)
     if c.shape[1] == 1:
-        _sma_1d(c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, inv, s[0], start, t1)
-        return
+        return _sma_1d(c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, inv, s[0], start, t1)
     if w == 1:
-        _sma_lane(c, o1, j0, n, inv, s[0], start, t1)
-        return
+        return _sma_lane(c, o1, j0, n, inv, s[0], start, t1)
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
             acc = s[jj] + (c[t, j] - c[t - n, j])
             s[jj] = acc
             o1[t, j] = acc * inv
+    return s.sum()
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +238,7 @@ def k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     n = int(p1)
     if n == 1:
         _copy_lane(c, o1, j0, j1, t0, t1)
-        return
+        return NAN
     k = 2.0 / (n + 1)
     a = 1.0 - k
     w = j1 - j0
@@ -265,19 +262,19 @@ def k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         o1[f, j] = acc
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             s[jj] = _ema_lane(c, o1, j0 + jj, a, k, s[jj], first[jj] + 1, start)
     if w == 1:
-        _ema_lane(c, o1, j0, a, k, s[0], start, t1)
-        return
+        return _ema_lane(c, o1, j0, a, k, s[0], start, t1)
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
             acc = _fma(s[jj], a, k * c[t, j])
             s[jj] = acc
             o1[t, j] = acc
+    return s.sum()
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +332,7 @@ def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     n = int(p1)
     if n == 1:
         _copy_lane(c, o1, j0, j1, t0, t1)
-        return
+        return NAN
     inv = 1.0 / (n * (n + 1) // 2)
     period = 8 * n
     w = j1 - j0
@@ -357,7 +354,7 @@ def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         o1[f, j] = ws[jj] * inv
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             s[jj], ws[jj] = _wma_run(
@@ -365,7 +362,7 @@ def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             )
     if w == 1:
         _wma_run(c, o1, j0, n, inv, s[0], ws[0], start, t1, first[0], period)
-        return
+        return NAN
     t = start
     while t < t1:
         e = t1
@@ -390,6 +387,7 @@ def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
                     s[jj], ws[jj] = _wma_lane(c, o1, j, n, inv, s[jj], ws[jj], e, e + 1)
             e += 1
         t = e
+    return NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -444,13 +442,13 @@ def k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         o1[f, j] = 100.0 * (up / tot) if tot > 0.0 else 0.0
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             g[jj], ls[jj] = _rsi_lane(c, o1, j0 + jj, a, inv, g[jj], ls[jj], first[jj] + 1, start)
     if w == 1:
-        _rsi_lane(c, o1, j0, a, inv, g[0], ls[0], start, t1)
-        return
+        gg, ll = _rsi_lane(c, o1, j0, a, inv, g[0], ls[0], start, t1)
+        return gg + ll
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
@@ -463,6 +461,7 @@ def k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             ls[jj] = ll
             tot = gg + ll
             o1[t, j] = 100.0 * (gg / tot) if tot > 0.0 else 0.0
+    return g.sum() + ls.sum()
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,6 +492,7 @@ def _macd_1d(x, om, osg, oh, kf, af, ks, as_, kg, ag, fe, se, sg, ta, tb):
         om[t] = m
         osg[t] = sg
         oh[t] = m - sg
+    return fe + se + sg
 
 
 @njit(**_JIT)
@@ -551,7 +551,7 @@ def k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         sg[jj] = gv
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             fe[jj], se[jj], sg[jj] = _macd_lane(
@@ -560,14 +560,15 @@ def k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             )  # fmt: skip
     if c.shape[1] == 1:
         t_ = c.shape[0]
-        _macd_1d(
+        return _macd_1d(
             c.reshape(t_), o1.reshape(t_), o2.reshape(t_), o3.reshape(t_),
             kf, af, ks, as_, kg, ag, fe[0], se[0], sg[0], start, t1,
         )  # fmt: skip
-        return
     if w == 1:
-        _macd_lane(c, o1, o2, o3, j0, kf, af, ks, as_, kg, ag, fe[0], se[0], sg[0], start, t1)
-        return
+        a1, a2, a3 = _macd_lane(
+            c, o1, o2, o3, j0, kf, af, ks, as_, kg, ag, fe[0], se[0], sg[0], start, t1
+        )
+        return a1 + a2 + a3
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
@@ -582,6 +583,7 @@ def k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             o1[t, j] = m
             o2[t, j] = gv
             o3[t, j] = m - gv
+    return fe.sum() + se.sum() + sg.sum()
 
 
 # --------------------------------------------------------------------------------------------
@@ -695,7 +697,7 @@ def _meanvar_block(mode, c, o1, o2, o3, n, kdev, j0, j1, t0, t1):
         _mv_out(mode, o1, o2, o3, f, j, c[f, j], s[jj], ds[jj], dq[jj], inv, kdev)
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             s[jj], ds[jj], dq[jj], ks[jj] = _mv_run(
@@ -703,11 +705,11 @@ def _meanvar_block(mode, c, o1, o2, o3, n, kdev, j0, j1, t0, t1):
                 first[jj] + 1, start, first[jj], period,
             )  # fmt: skip
     if w == 1:
-        _mv_run(
+        s0, _, _, _ = _mv_run(
             mode, c, o1, o2, o3, j0, n, inv, kdev, s[0], ds[0], dq[0], ks[0],
             start, t1, first[0], period,
         )  # fmt: skip
-        return
+        return s0
     t = start
     while t < t1:
         e = t1
@@ -753,21 +755,22 @@ def _meanvar_block(mode, c, o1, o2, o3, n, kdev, j0, j1, t0, t1):
                     )  # fmt: skip
             e += 1
         t = e
+    return s.sum()
 
 
 @njit(**_JIT_EXACT)
 def k_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _meanvar_block(0, c, o1, o2, o3, int(p1), p2, j0, j1, t0, t1)
+    return _meanvar_block(0, c, o1, o2, o3, int(p1), p2, j0, j1, t0, t1)
 
 
 @njit(**_JIT_EXACT)
 def k_std(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _meanvar_block(1, c, o1, o2, o3, int(p1), 1.0, j0, j1, t0, t1)
+    return _meanvar_block(1, c, o1, o2, o3, int(p1), 1.0, j0, j1, t0, t1)
 
 
 @njit(**_JIT_EXACT)
 def k_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _meanvar_block(2, c, o1, o2, o3, int(p1), 1.0, j0, j1, t0, t1)
+    return _meanvar_block(2, c, o1, o2, o3, int(p1), 1.0, j0, j1, t0, t1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -837,7 +840,7 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         o1[f, j] = s[jj]
         start = max(start, f + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         if first[jj] < t1:
             s[jj] = _atr_lane(h, l, c, o1, j0 + jj, a, inv, s[jj], first[jj] + 1, start)
@@ -846,16 +849,17 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         _atr_1d(
             h.reshape(t_), l.reshape(t_), c.reshape(t_), o1.reshape(t_), a, inv, s[0], start, t1
         )
-        return
+        return NAN
     if w == 1:
         _atr_lane(h, l, c, o1, j0, a, inv, s[0], start, t1)
-        return
+        return NAN
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
             acc = _fma(s[jj], a, _trange(h, l, c, t, j) * inv)
             s[jj] = acc
             o1[t, j] = acc
+    return NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -889,7 +893,7 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         o1[b, j] = v[b, j]
         start = max(start, b + 1)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         j = j0 + jj
         if first[jj] < t1:
@@ -902,7 +906,7 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     if c.shape[1] == 1:
         t_ = c.shape[0]
         _obv_1d(c.reshape(t_), v.reshape(t_), o1.reshape(t_), s[0], start, t1)
-        return
+        return NAN
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
@@ -912,6 +916,7 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             acc = s[jj] + (vt if ct > cy else (-vt if ct < cy else 0.0))
             s[jj] = acc
             o1[t, j] = acc
+    return NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -969,11 +974,13 @@ def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
 @njit(**_JIT)
 def k_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     _lag_block(0, c, o1, int(p1), j0, j1, t0, t1)
+    return NAN
 
 
 @njit(**_JIT)
 def k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     _lag_block(1, c, o1, int(p1), j0, j1, t0, t1)
+    return NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -1053,11 +1060,13 @@ def _extreme_block(c, o1, n, is_max, j0, j1, t0, t1):
 @njit(**_JIT_EXACT)
 def k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     _extreme_block(c, o1, int(p1), False, j0, j1, t0, t1)
+    return NAN
 
 
 @njit(**_JIT_EXACT)
 def k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     _extreme_block(c, o1, int(p1), True, j0, j1, t0, t1)
+    return NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -1114,6 +1123,7 @@ def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
         f = fk + nsk + nsd - 2
         _fill_nan(o1, j, t0, min(f, t1))
         _fill_nan(o2, j, t0, min(f, t1))
+    return NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -1122,157 +1132,148 @@ def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 @njit(cache=True, nogil=True, parallel=True)
 def p_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_std(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_std(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_std(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_min(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_max(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
-
-
-#: kernel id -> block kernel (serial, nogil: the threads backend calls these from threads)
-KERNELS = {
-    K_SMA: k_sma,
-    K_EMA: k_ema,
-    K_WMA: k_wma,
-    K_RSI: k_rsi,
-    K_MACD: k_macd,
-    K_BBANDS: k_bbands,
-    K_ATR: k_atr,
-    K_STOCH: k_stoch,
-    K_OBV: k_obv,
-    K_STD: k_std,
-    K_ZSCORE: k_zscore,
-    K_ROC: k_roc,
-    K_LOGRET: k_logret,
-    K_MIN: k_min,
-    K_MAX: k_max,
-}
-
-#: kernel id -> prange driver over tiles of instruments
-PARALLEL = {
-    K_SMA: p_sma,
-    K_EMA: p_ema,
-    K_WMA: p_wma,
-    K_RSI: p_rsi,
-    K_MACD: p_macd,
-    K_BBANDS: p_bbands,
-    K_ATR: p_atr,
-    K_STOCH: p_stoch,
-    K_OBV: p_obv,
-    K_STD: p_std,
-    K_ZSCORE: p_zscore,
-    K_ROC: p_roc,
-    K_LOGRET: p_logret,
-    K_MIN: p_min,
-    K_MAX: p_max,
-}
+        acc += k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+    return acc

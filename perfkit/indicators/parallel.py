@@ -1,6 +1,10 @@
 """Fan a panel out over cores or a cluster: batches of instruments, one task per batch.
 
-Backends (one small protocol: ``run(job) -> None``, writing into ``job.outputs``):
+Every backend is a :class:`Backend`: a name, a few capability flags (as joblib's
+``ParallelBackendBase``), and ``run(job, ranges, n_jobs, progress)``, which writes the results
+into ``job.outputs`` in place. :data:`BACKENDS` maps each name to its class; ``compute()``
+looks the backend up there and calls it (no if/elif), and every backend passes the same
+conformance test (bit-identical to ``serial``).
 
 ``serial``
     one thread; the kernels walk the panel in cache-sized tiles of instruments.
@@ -17,30 +21,28 @@ Backends (one small protocol: ``run(job) -> None``, writing into ``job.outputs``
     one ``prange`` loop over tiles per indicator, in this process (numba's thread pool).
 ``dask``
     the same batches as tasks on a ``dask.distributed`` cluster; each task receives only its
-    batch's columns and returns its outputs (see :func:`run_dask` for why the client submits
-    them rather than joblib's dask backend).
+    batch's columns and returns its outputs (see :class:`DaskBackend` for why the client
+    submits them rather than joblib's dask backend).
 
-``auto`` picks from the panel size and core count (:func:`choose_backend`); the rules are
-the ones measured by ``python -m perfkit.indicators.benchmark`` (see reports/indicators.md).
+``auto`` picks by measurement (:func:`choose_backend`, :class:`AutoTuner`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from perfkit.errors import MissingDependencyError, PerfkitError, UsageError
-from perfkit.indicators import kernels as K
 from perfkit.indicators.specs import IndicatorSpec
-
-BACKENDS = ("auto", "serial", "threads", "loky", "numba", "dask")
 
 #: Instruments per kernel call. Wide is fast: each kernel call streams its rows, and a row
 #: segment of 4 096 lanes is 32 KiB contiguous. Narrow tiles (256 lanes = 2 KiB per row at a
@@ -66,10 +68,23 @@ class Job:
     outputs: dict[str, np.ndarray]
     restart: bool = False
     tile: int = TILE
+    #: instruments whose close the kernels proved free of +-inf (see :func:`compute_batch`)
+    clean_lanes: int = 0
+    _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
         return next(iter(self.fields.values())).shape
+
+    def add_check(self, lanes: int) -> None:
+        """Count ``lanes`` more instruments whose close a kernel proved finite."""
+        with self._lock:
+            self.clean_lanes += int(lanes)
+
+    @property
+    def close_proven_finite(self) -> bool:
+        """True when the kernels proved every instrument's close free of +-inf."""
+        return self.clean_lanes >= self.shape[1]
 
 
 @dataclass(frozen=True)
@@ -92,33 +107,124 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def idle_cores() -> tuple[int, float]:
-    """Cores not already busy (this process's cores minus the 1-minute load average, >= 1).
-
-    Measured on the shared 2-core machine: with the second core taken by other jobs, two
-    threads ran the panel 0.6-0.9x as fast as one, so ``auto`` counts only idle cores.
-    """
-    cores = cpu_count()
+def load_average() -> float:
+    """The 1-minute load average (0.0 where the OS has none)."""
     try:
-        load = os.getloadavg()[0]
+        return os.getloadavg()[0]
     except (AttributeError, OSError):  # pragma: no cover - not Unix
-        return cores, 0.0
-    return max(1, min(cores, int(cores - load + 0.5))), load
+        return 0.0
+
+
+class AutoTuner:
+    """``backend="auto"``: serial or threads, decided by measurement, not by the load average.
+
+    * **Calibration** (once per process and core count, ~0.1 s): the same SMA panel
+      (``CALIBRATION_SHAPE``) timed serial and in threads, best of three each. It answers
+      "do threads pay on this machine, as it is now?" for a shape never seen before: threads
+      when they measured at least ``THREADS_MIN_SPEEDUP`` faster.
+    * **Per shape** (specs, bars, instruments, nan mode, workers): compute() records the
+      time of every call. Once both backends have a time, ``auto`` runs the faster one and
+      re-times the other every ``REPROBE_EVERY`` calls, so a machine that becomes busy (a
+      second core taken by other jobs, where threads ran 0.6-0.9x serial) moves ``auto`` back
+      to serial after one slow call, and an idle one moves it back to threads.
+    """
+
+    CALIBRATION_SHAPE = (2000, 1000)
+    THREADS_MIN_SPEEDUP = 1.15
+    REPROBE_EVERY = 16
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calibration: dict[int, float] = {}  # n_jobs -> serial time / threads time
+        self.times: dict[Any, dict[str, float]] = {}
+        self.calls: dict[Any, int] = {}
+
+    def calibrate(self, n_jobs: int) -> float:
+        """Threads' speed-up over serial on the calibration panel (cached per ``n_jobs``)."""
+        cached = self.calibration.get(n_jobs)
+        if cached is not None:
+            return cached
+        import time
+
+        from perfkit.indicators.specs import parse_spec
+
+        rng = np.random.default_rng(0)
+        close = 100.0 + np.cumsum(rng.normal(size=self.CALIBRATION_SHAPE), axis=0)
+        spec = [parse_spec("sma:20")]
+        out = {"sma_20": np.empty_like(close)}
+        n_inst = close.shape[1]
+        best = {}
+        for backend in (SerialBackend(), ThreadsBackend()):
+            workers = n_jobs if backend.parallel else 1
+            ranges = batches(n_inst, workers, None)
+            times = []
+            for _ in range(4):  # the first call warms caches and the pool
+                job = Job({"close": close}, spec, out)
+                t = time.perf_counter()
+                backend.run(job, ranges, workers, lambda n: None)
+                times.append(time.perf_counter() - t)
+            best[backend.name] = min(times[1:])
+        speedup = best["serial"] / best["threads"]
+        self.calibration[n_jobs] = speedup
+        return speedup
+
+    def choose(self, key: Any, n_jobs: int) -> tuple[str, str]:
+        """``("serial" | "threads", reason)`` for a large panel of shape ``key``."""
+        with self._lock:
+            seen = dict(self.times.get(key, {}))
+            calls = self.calls[key] = self.calls.get(key, 0) + 1
+        if len(seen) == 2:
+            fast, slow = sorted(seen, key=seen.get)  # type: ignore[arg-type]
+            if calls % self.REPROBE_EVERY == 0:
+                return slow, f"re-timing {slow} (last {seen[slow] * 1e3:.1f} ms vs {fast})"
+            return fast, (
+                f"measured on this shape: threads {seen['threads'] * 1e3:.1f} ms, "
+                f"serial {seen['serial'] * 1e3:.1f} ms"
+            )
+        if len(seen) == 1:  # time the other one once
+            other = "threads" if "serial" in seen else "serial"
+            return other, f"timing {other} once on this shape (the other is measured)"
+        speedup = self.calibrate(n_jobs)
+        if speedup >= self.THREADS_MIN_SPEEDUP:
+            return "threads", f"calibration: threads {speedup:.2f}x serial on {n_jobs} cores"
+        return "serial", f"calibration: threads only {speedup:.2f}x serial on {n_jobs} cores"
+
+    def record(self, key: Any, backend: str, seconds: float) -> None:
+        """Remember how long ``backend`` took on shape ``key`` (serial and threads only)."""
+        if backend not in ("serial", "threads") or key not in self.calls:
+            return
+        with self._lock:
+            self.times.setdefault(key, {})[backend] = seconds
+
+    def reset(self) -> None:
+        """Forget every measurement (tests; after the machine changed)."""
+        with self._lock:
+            self.calibration.clear()
+            self.times.clear()
+            self.calls.clear()
+
+
+#: The process-wide tuner behind ``backend="auto"``.
+AUTO = AutoTuner()
 
 
 def choose_backend(
-    n_bars: int, n_instruments: int, n_specs: int, n_jobs: int, scheduler: Any = None
+    n_bars: int,
+    n_instruments: int,
+    n_specs: int,
+    n_jobs: int,
+    scheduler: Any = None,
+    key: Any = None,
 ) -> tuple[str, str]:
     """The backend ``auto`` picks, and the reason in words.
-
-    Rules (measured on the 2-core benchmark machine, see reports/indicators.md):
 
     * a scheduler or Client given -> ``dask`` (the user asked for the cluster);
     * one core, one instrument, or fewer than ``SERIAL_BELOW_CELLS`` cells -> ``serial``
       (task overhead exceeds the kernel time);
-    * otherwise ``threads``: the kernels release the GIL, so threads share the arrays with no
-      copy. ``loky`` is never chosen for these kernels: it must dump the inputs to memory-mapped
-      files and start processes, and was 2-5x slower than serial on the 2000 x 5000 panel.
+    * otherwise serial or threads by measurement (:class:`AutoTuner`). ``loky`` is never
+      chosen: it must dump the inputs to memory-mapped files and start processes, and was
+      2-5x slower than serial on the 2000 x 5000 panel; ``numba`` gives the same speed as
+      threads with no way to re-time it cheaply.
     """
     if scheduler is not None:
         return "dask", "a dask scheduler was given"
@@ -129,7 +235,7 @@ def choose_backend(
         return "serial", "one instrument: nothing to split"
     if cells < SERIAL_BELOW_CELLS:
         return "serial", f"small panel ({cells:,} cells < {SERIAL_BELOW_CELLS:,})"
-    return "threads", f"{cells:,} cells on {n_jobs} cores: nogil kernels share memory in threads"
+    return AUTO.choose(key if key is not None else (n_bars, n_instruments, n_specs), n_jobs)
 
 
 def batches(n_instruments: int, n_jobs: int, batch_size: int | None) -> list[tuple[int, int]]:
@@ -171,18 +277,26 @@ def compute_batch(
     b: int,
     restart: bool = False,
     tile: int = TILE,
-) -> None:
-    """Compute every spec for instruments ``[a, b)``, writing into ``outputs`` in place."""
+) -> int:
+    """Compute every spec for instruments ``[a, b)``, writing into ``outputs`` in place.
+
+    Returns the number of instruments whose close the kernels proved free of +-inf: ``b - a``
+    when a close-only kernel returned a finite state checksum (an inf poisons its running
+    state for good, see :mod:`kernels`), else 0 (compute() then scans the prices).
+    """
     n_bars = fields["close"].shape[0]
+    proven = False
     for spec in specs:
-        kern = K.KERNELS[spec.kernel_id]
+        kern = spec.definition.block_kernel
         c, h, lo, v = _arrays_for(spec, fields)
         outs = [outputs[name] for name in spec.outputs]
         o1, o2, o3 = (outs + [outs[0], outs[0]])[:3]
         p1, p2, p3 = spec.kernel_params()
         if not restart:
+            check = 0.0
             for ta in range(a, b, tile):
-                kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, ta, min(ta + tile, b), 0, n_bars)
+                check += kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, ta, min(ta + tile, b), 0, n_bars)
+            proven = proven or math.isfinite(check)
             continue
         # nan="restart": every run of valid bars of each instrument is a fresh series
         for j in range(a, b):
@@ -192,6 +306,7 @@ def compute_batch(
             edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
             for r0, r1 in zip(edges[::2], edges[1::2], strict=True):
                 kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, j, j + 1, int(r0), int(r1))
+    return b - a if proven else 0
 
 
 def _batch_task(
@@ -213,12 +328,11 @@ def _mapped_task(
     b: int,
     restart: bool,
     tile: int,
-) -> int:
+) -> tuple[int, int]:
     """A loky task: inputs and outputs are memory-mapped files shared with the parent."""
     fields = {k: np.asarray(v) for k, v in fields.items()}
     outputs = {k: np.asarray(v) for k, v in outputs.items()}
-    compute_batch(fields, outputs, specs, a, b, restart, tile)
-    return b - a
+    return b - a, compute_batch(fields, outputs, specs, a, b, restart, tile)
 
 
 # ------------------------------------------------------------------------------------------
@@ -227,10 +341,55 @@ def _mapped_task(
 Progress = Callable[[int], None]
 
 
-def run_serial(job: Job, ranges: list[tuple[int, int]], progress: Progress) -> None:
-    for a, b in ranges:
-        compute_batch(job.fields, job.outputs, job.specs, a, b, job.restart, job.tile)
-        progress(b - a)
+class Backend:
+    """One way of running a :class:`Job`; subclasses set the flags and implement ``run``.
+
+    Flags (class attributes, as joblib's ``supports_timeout``):
+
+    ``parallel``
+        runs batches at the same time (so ``auto`` may pick it when cores are free);
+    ``in_place``
+        writes straight into ``job.outputs`` (no copy of the results back);
+    ``supports_restart``
+        handles ``nan="restart"`` (lane-by-lane runs); without it compute() runs ``threads``;
+    ``needs_cluster``
+        needs a dask scheduler or Client;
+    ``fixed_batches``
+        splits the panel its own way (ignores ``batch_size``).
+    """
+
+    name: ClassVar[str] = ""
+    parallel: ClassVar[bool] = True
+    in_place: ClassVar[bool] = True
+    supports_restart: ClassVar[bool] = True
+    needs_cluster: ClassVar[bool] = False
+    fixed_batches: ClassVar[bool] = False
+
+    def run(
+        self,
+        job: Job,
+        ranges: list[tuple[int, int]],
+        n_jobs: int,
+        progress: Progress,
+        scheduler: Any = None,
+    ) -> dict[str, Any]:
+        """Compute every batch of ``ranges`` into ``job.outputs``; return extra facts to report."""
+        raise NotImplementedError
+
+
+class SerialBackend(Backend):
+    """One thread, no task overhead."""
+
+    name = "serial"
+    parallel = False
+
+    def run(self, job, ranges, n_jobs, progress, scheduler=None):  # type: ignore[override]
+        for a, b in ranges:
+            job.add_check(
+                compute_batch(job.fields, job.outputs, job.specs, a, b, job.restart, job.tile)
+            )
+            progress(b - a)
+        return {}
 
 
 _POOLS: dict[int, Any] = {}
@@ -247,16 +406,24 @@ def _thread_pool(n_jobs: int) -> Any:
     return pool
 
 
-def run_threads(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Progress) -> None:
-    from concurrent.futures import as_completed
+class ThreadsBackend(Backend):
+    """nogil kernels in a persistent thread pool, sharing the arrays (nothing copied)."""
 
-    def task(a: int, b: int) -> int:
-        compute_batch(job.fields, job.outputs, job.specs, a, b, job.restart, job.tile)
-        return b - a
+    name = "threads"
 
-    futures = [_thread_pool(n_jobs).submit(task, a, b) for a, b in ranges]
-    for fut in as_completed(futures):
-        progress(fut.result())
+    def run(self, job, ranges, n_jobs, progress, scheduler=None):  # type: ignore[override]
+        from concurrent.futures import as_completed
+
+        def task(a: int, b: int) -> int:
+            job.add_check(
+                compute_batch(job.fields, job.outputs, job.specs, a, b, job.restart, job.tile)
+            )
+            return b - a
+
+        futures = [_thread_pool(n_jobs).submit(task, a, b) for a, b in ranges]
+        for fut in as_completed(futures):
+            progress(fut.result())
+        return {}
 
 
 @contextlib.contextmanager
@@ -269,7 +436,18 @@ def _shared_folder() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_loky(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Progress) -> None:
+class LokyBackend(Backend):
+    """joblib's process pool over memory-mapped inputs and outputs."""
+
+    name = "loky"
+    in_place = False
+
+    def run(self, job, ranges, n_jobs, progress, scheduler=None):  # type: ignore[override]
+        _run_loky(job, ranges, n_jobs, progress)
+        return {}
+
+
+def _run_loky(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Progress) -> None:
     from joblib import Parallel, delayed
 
     with _shared_folder() as folder:
@@ -292,14 +470,27 @@ def run_loky(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Pro
             delayed(_mapped_task)(mapped_in, mapped_out, job.specs, a, b, job.restart, job.tile)
             for a, b in ranges
         )
-        for done in par(tasks):
+        for done, clean in par(tasks):
+            job.add_check(clean)
             progress(done)
         for name, mm in mapped_out.items():
             job.outputs[name][...] = mm
         del mapped_out, mapped_in
 
 
-def run_numba(job: Job, n_jobs: int, progress: Progress) -> None:
+class NumbaBackend(Backend):
+    """One ``prange`` driver per indicator in numba's thread pool (one wide tile per thread)."""
+
+    name = "numba"
+    supports_restart = False
+    fixed_batches = True
+
+    def run(self, job, ranges, n_jobs, progress, scheduler=None):  # type: ignore[override]
+        _run_numba(job, n_jobs, progress)
+        return {}
+
+
+def _run_numba(job: Job, n_jobs: int, progress: Progress) -> None:
     import numba
 
     n_bars, n_inst = job.shape
@@ -307,14 +498,16 @@ def run_numba(job: Job, n_jobs: int, progress: Progress) -> None:
     threads = max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(threads)
     tile = max(1, -(-n_inst // threads))  # one wide tile per thread (see TILE)
+    proven = False
     try:
         for spec in job.specs:
-            par = K.PARALLEL[spec.kernel_id]
+            par = spec.definition.prange_kernel
             c, h, lo, v = _arrays_for(spec, job.fields)
             outs = [job.outputs[name] for name in spec.outputs]
             o1, o2, o3 = (outs + [outs[0], outs[0]])[:3]
             p1, p2, p3 = spec.kernel_params()
-            par(c, h, lo, v, o1, o2, o3, p1, p2, p3, tile)
+            proven = math.isfinite(par(c, h, lo, v, o1, o2, o3, p1, p2, p3, tile)) or proven
+        job.add_check(n_inst if proven else 0)
         progress(n_inst)
     finally:
         numba.set_num_threads(previous)
@@ -344,7 +537,18 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
     return scheduler, False
 
 
-def run_dask(
+class DaskBackend(Backend):
+    """The batches as tasks on a dask.distributed cluster (see :func:`_run_dask`)."""
+
+    name = "dask"
+    in_place = False
+    needs_cluster = True
+
+    def run(self, job, ranges, n_jobs, progress, scheduler=None):  # type: ignore[override]
+        return _run_dask(job, ranges, scheduler, progress)
+
+
+def _run_dask(
     job: Job, ranges: list[tuple[int, int]], scheduler: Any, progress: Progress
 ) -> dict[str, Any]:
     """Run the batches as tasks on a dask.distributed cluster.
@@ -408,3 +612,23 @@ def run_dask(
     finally:
         if owned:
             client.close()
+
+
+#: name -> backend class; ``compute(backend=NAME)`` and ``--backend`` accept these and ``auto``.
+BACKENDS: dict[str, type[Backend]] = {
+    b.name: b for b in (SerialBackend, ThreadsBackend, LokyBackend, NumbaBackend, DaskBackend)
+}
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``.
+
+    Raises
+    ------
+    UsageError
+        An unknown name (the message lists the valid ones).
+    """
+    cls = BACKENDS.get(name)
+    if cls is None:
+        raise UsageError(f"unknown backend {name!r}", f"use one of: auto, {', '.join(BACKENDS)}")
+    return cls()

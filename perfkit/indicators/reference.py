@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from perfkit.indicators.specs import IndicatorSpec, parse_spec
+from perfkit.indicators.specs import IndicatorSpec
 
 
 def _seeded_ewm(df: Any, n: int, alpha: float) -> Any:
@@ -37,78 +37,113 @@ def pandas_indicator(spec: str | IndicatorSpec, frames: Mapping[str, Any]) -> di
     frames
         ``close`` (and ``high``, ``low``, ``volume`` where needed) as wide DataFrames.
     """
-    import pandas as pd
+    from perfkit.indicators.specs import parse_spec
 
     sp = spec if isinstance(spec, IndicatorSpec) else parse_spec(spec)
-    c = frames["close"]
     p = [int(x) if float(x).is_integer() else float(x) for x in sp.params]
-    name = sp.name
-    if name == "sma":
-        res = [c.rolling(p[0]).mean()]
-    elif name == "ema":
-        res = [_seeded_ewm(c, p[0], 2.0 / (p[0] + 1))]
-    elif name == "wma":
-        w = np.arange(1, p[0] + 1, dtype=float)
-        res = [c.rolling(p[0]).apply(lambda a: float(np.dot(a, w)) / w.sum(), raw=True)]
-    elif name == "rsi":
-        d = c.diff()
-        up = _seeded_ewm(d.clip(lower=0).iloc[1:], p[0], 1.0 / p[0])
-        dn = _seeded_ewm((-d).clip(lower=0).iloc[1:], p[0], 1.0 / p[0])
-        tot = up + dn
-        rsi = (100.0 * up / tot).where(tot > 0, 0.0).where(tot.notna())
-        res = [rsi.reindex(c.index)]
-    elif name == "macd":
-        fast, slow, sig = p
-        fe = _seeded_ewm(c.iloc[slow - fast :], fast, 2.0 / (fast + 1)).reindex(c.index)
-        se = _seeded_ewm(c, slow, 2.0 / (slow + 1))
-        line = fe - se
-        signal = _seeded_ewm(line.iloc[slow - 1 :], sig, 2.0 / (sig + 1)).reindex(c.index)
-        line = line.where(signal.notna())
-        res = [line, signal, line - signal]
-    elif name in ("bbands", "std", "zscore"):
-        mid = c.rolling(p[0]).mean()
-        sd = c.rolling(p[0]).std(ddof=0)
-        if name == "bbands":
-            res = [mid, mid + p[1] * sd, mid - p[1] * sd]
-        elif name == "std":
-            res = [sd]
-        else:
-            res = [((c - mid) / sd).where(sd > 0)]
-    elif name == "atr":
-        h, lo = frames["high"], frames["low"]
-        prev = c.shift(1)
-        tr = pd.concat([h - lo, (prev - h).abs(), (prev - lo).abs()]).groupby(level=0).max()
-        tr = tr.reindex(c.index).iloc[1:]
-        res = [
-            (tr if p[0] == 1 else _seeded_ewm(tr, p[0], 1.0 / p[0])).reindex(c.index),
-        ]
-    elif name == "stoch":
-        h, lo = frames["high"], frames["low"]
-        hh = h.rolling(p[0]).max()
-        ll = lo.rolling(p[0]).min()
-        rng = hh - ll
-        raw = (100.0 * (c - ll) / rng).where(rng != 0, 0.0).where(rng.notna())
-        k = raw.rolling(p[1]).mean()
-        d = k.rolling(p[2]).mean()
-        res = [k.where(d.notna()), d]
-    elif name == "obv":
-        v = frames["volume"]
-        sign = np.sign(c.diff()).fillna(0.0)
-        signed = (sign * v).astype(float)
-        signed.iloc[0] = v.iloc[0]
-        res = [signed.cumsum()]
-    elif name == "roc":
-        old = c.shift(p[0])
-        res = [((c / old - 1.0) * 100.0).where(old != 0, 0.0).where(old.notna())]
-    elif name == "logret":
-        res = [np.log(c / c.shift(p[0]))]
-    elif name == "min":
-        res = [c.rolling(p[0]).min()]
-    elif name == "max":
-        res = [c.rolling(p[0]).max()]
-    else:  # pragma: no cover - specs only admit the names above
-        raise ValueError(name)
+    res = sp.definition.reference(frames, *p)
     return dict(zip(sp.outputs, res, strict=True))
+
+
+# One reference per indicator of the table: ``ref_<name>(frames, *params) -> [frame per output]``
+def ref_sma(f: Mapping[str, Any], n: int) -> list[Any]:
+    return [f["close"].rolling(n).mean()]
+
+
+def ref_ema(f: Mapping[str, Any], n: int) -> list[Any]:
+    return [_seeded_ewm(f["close"], n, 2.0 / (n + 1))]
+
+
+def ref_wma(f: Mapping[str, Any], n: int) -> list[Any]:
+    w = np.arange(1, n + 1, dtype=float)
+    return [f["close"].rolling(n).apply(lambda a: float(np.dot(a, w)) / w.sum(), raw=True)]
+
+
+def ref_rsi(f: Mapping[str, Any], n: int) -> list[Any]:
+    c = f["close"]
+    d = c.diff()
+    up = _seeded_ewm(d.clip(lower=0).iloc[1:], n, 1.0 / n)
+    dn = _seeded_ewm((-d).clip(lower=0).iloc[1:], n, 1.0 / n)
+    tot = up + dn
+    rsi = (100.0 * up / tot).where(tot > 0, 0.0).where(tot.notna())
+    return [rsi.reindex(c.index)]
+
+
+def ref_macd(f: Mapping[str, Any], fast: int, slow: int, sig: int) -> list[Any]:
+    c = f["close"]
+    fe = _seeded_ewm(c.iloc[slow - fast :], fast, 2.0 / (fast + 1)).reindex(c.index)
+    se = _seeded_ewm(c, slow, 2.0 / (slow + 1))
+    line = fe - se
+    signal = _seeded_ewm(line.iloc[slow - 1 :], sig, 2.0 / (sig + 1)).reindex(c.index)
+    line = line.where(signal.notna())
+    return [line, signal, line - signal]
+
+
+def _mean_std(f: Mapping[str, Any], n: int) -> tuple[Any, Any]:
+    c = f["close"]
+    return c.rolling(n).mean(), c.rolling(n).std(ddof=0)
+
+
+def ref_bbands(f: Mapping[str, Any], n: int, k: float) -> list[Any]:
+    mid, sd = _mean_std(f, n)
+    return [mid, mid + k * sd, mid - k * sd]
+
+
+def ref_std(f: Mapping[str, Any], n: int) -> list[Any]:
+    return [_mean_std(f, n)[1]]
+
+
+def ref_zscore(f: Mapping[str, Any], n: int) -> list[Any]:
+    mid, sd = _mean_std(f, n)
+    return [((f["close"] - mid) / sd).where(sd > 0)]
+
+
+def ref_atr(f: Mapping[str, Any], n: int) -> list[Any]:
+    import pandas as pd
+
+    c, h, lo = f["close"], f["high"], f["low"]
+    prev = c.shift(1)
+    tr = pd.concat([h - lo, (prev - h).abs(), (prev - lo).abs()]).groupby(level=0).max()
+    tr = tr.reindex(c.index).iloc[1:]
+    return [(tr if n == 1 else _seeded_ewm(tr, n, 1.0 / n)).reindex(c.index)]
+
+
+def ref_stoch(f: Mapping[str, Any], fastk: int, slowk: int, slowd: int) -> list[Any]:
+    c, h, lo = f["close"], f["high"], f["low"]
+    hh = h.rolling(fastk).max()
+    ll = lo.rolling(fastk).min()
+    rng = hh - ll
+    raw = (100.0 * (c - ll) / rng).where(rng != 0, 0.0).where(rng.notna())
+    k = raw.rolling(slowk).mean()
+    d = k.rolling(slowd).mean()
+    return [k.where(d.notna()), d]
+
+
+def ref_obv(f: Mapping[str, Any]) -> list[Any]:
+    c, v = f["close"], f["volume"]
+    sign = np.sign(c.diff()).fillna(0.0)
+    signed = (sign * v).astype(float)
+    signed.iloc[0] = v.iloc[0]
+    return [signed.cumsum()]
+
+
+def ref_roc(f: Mapping[str, Any], n: int) -> list[Any]:
+    c = f["close"]
+    old = c.shift(n)
+    return [((c / old - 1.0) * 100.0).where(old != 0, 0.0).where(old.notna())]
+
+
+def ref_logret(f: Mapping[str, Any], lag: int) -> list[Any]:
+    c = f["close"]
+    return [np.log(c / c.shift(lag))]
+
+
+def ref_min(f: Mapping[str, Any], n: int) -> list[Any]:
+    return [f["close"].rolling(n).min()]
+
+
+def ref_max(f: Mapping[str, Any], n: int) -> list[Any]:
+    return [f["close"].rolling(n).max()]
 
 
 def pandas_compute(specs: Sequence[str | IndicatorSpec], frames: Mapping[str, Any]) -> dict:

@@ -1,53 +1,25 @@
 """Indicator specs: ``"sma:20"``, ``"macd:12,26,9"``, ``"bbands:20,2"`` parsed into objects.
 
-A spec names one indicator and its parameters. Parsing is strict: an unknown name, a window
-that is not a positive integer, or the wrong number of parameters is a :class:`UsageError`
-that names the problem and shows a valid example.
+A spec names one indicator of :data:`perfkit.indicators.definitions.INDICATORS` and its
+parameters. Parsing is strict: an unknown name, a window that is not a positive integer, or the
+wrong number of parameters is a :class:`UsageError` that names the problem and shows a valid
+example.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from perfkit.errors import UsageError
+from perfkit.indicators.definitions import INDICATORS, MAX_WINDOW, Indicator, known_indicators
 
-#: name -> (kernel id, inputs, output stems, parameter names, defaults or None, minimums)
-_TABLE: dict[str, tuple[int, str, tuple[str, ...], tuple[str, ...], tuple | None, tuple]] = {
-    "sma": (0, "c", ("sma",), ("window",), None, (1,)),
-    "ema": (1, "c", ("ema",), ("window",), None, (1,)),
-    "wma": (2, "c", ("wma",), ("window",), None, (1,)),
-    "rsi": (3, "c", ("rsi",), ("window",), (14,), (2,)),
-    "macd": (
-        4,
-        "c",
-        ("macd", "macd_signal", "macd_hist"),
-        ("fast", "slow", "signal"),
-        (12, 26, 9),
-        (2, 2, 1),
-    ),
-    "bbands": (5, "c", ("bb_mid", "bb_upper", "bb_lower"), ("window", "nbdev"), (20, 2.0), (2, 0)),
-    "atr": (6, "hlc", ("atr",), ("window",), (14,), (1,)),
-    "stoch": (7, "hlc", ("stoch_k", "stoch_d"), ("fastk", "slowk", "slowd"), (5, 3, 3), (1, 1, 1)),
-    "obv": (8, "cv", ("obv",), (), (), ()),
-    "std": (9, "c", ("std",), ("window",), None, (2,)),
-    "zscore": (10, "c", ("zscore",), ("window",), None, (2,)),
-    "roc": (11, "c", ("roc",), ("window",), (10,), (1,)),
-    "logret": (12, "c", ("logret",), ("lag",), (1,), (1,)),
-    "min": (13, "c", ("min",), ("window",), None, (2,)),
-    "max": (14, "c", ("max",), ("window",), None, (2,)),
-}
+__all__ = ["MAX_WINDOW", "IndicatorSpec", "known_indicators", "parse_spec", "parse_specs"]
 
-#: Largest window accepted (TA-Lib's own limit).
-MAX_WINDOW = 100_000
-
-#: Which price fields each input code needs.
+#: Which price fields each input code needs (``IndicatorSpec.inputs``).
 FIELDS_FOR_INPUTS = {"c": ("close",), "hlc": ("high", "low", "close"), "cv": ("close", "volume")}
-
-
-def known_indicators() -> list[str]:
-    """The indicator names a spec may use, sorted."""
-    return sorted(_TABLE)
+_INPUT_CODES = {v: k for k, v in FIELDS_FOR_INPUTS.items()}
 
 
 def _fmt(value: float) -> str:
@@ -73,42 +45,33 @@ class IndicatorSpec:
         _validate(self.name, self.params, str(self))
 
     @property
-    def kernel_id(self) -> int:
-        return _TABLE[self.name][0]
+    def definition(self) -> Indicator:
+        """The table entry of this indicator."""
+        return INDICATORS[self.name]
 
     @property
     def inputs(self) -> str:
         """``"c"`` (close), ``"hlc"`` (high, low, close) or ``"cv"`` (close, volume)."""
-        return _TABLE[self.name][1]
+        return _INPUT_CODES[self.definition.inputs]
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The price fields this indicator reads."""
-        return FIELDS_FOR_INPUTS[self.inputs]
+        return self.definition.inputs
 
     @property
     def outputs(self) -> tuple[str, ...]:
         """Output column names, e.g. ``("macd_12_26_9", "macd_signal_12_26_9", ...)``."""
         suffix = "_".join(_fmt(p) for p in self.params)
-        stems = _TABLE[self.name][2]
-        return tuple(f"{s}_{suffix}" if suffix else s for s in stems)
+        return tuple(f"{s}_{suffix}" if suffix else s for s in self.definition.outputs)
 
     @property
     def lookback(self) -> int:
         """Number of leading bars without output (TA-Lib's lookback)."""
-        p = [int(x) for x in self.params]
-        if self.name in ("sma", "ema", "wma", "bbands", "std", "zscore", "min", "max"):
-            return p[0] - 1
-        if self.name in ("rsi", "atr", "roc", "logret"):
-            return p[0]
-        if self.name == "macd":
-            return p[1] + p[2] - 2
-        if self.name == "stoch":
-            return p[0] + p[1] + p[2] - 3
-        return 0
+        return int(self.definition.lookback([int(x) for x in self.params]))
 
     def kernel_params(self) -> tuple[float, float, float]:
-        """The three float parameters the numba dispatcher takes."""
+        """The three float parameters every kernel takes."""
         out = [float(x) for x in self.params] + [0.0, 0.0, 0.0]
         return out[0], out[1], out[2]
 
@@ -119,50 +82,41 @@ class IndicatorSpec:
 
 
 def _validate(name: str, params: Sequence[float], text: str) -> None:
-    if name not in _TABLE:
+    if name not in INDICATORS:
         raise UsageError(
             f"unknown indicator {name!r} in spec {text!r}",
             f"use one of: {', '.join(known_indicators())}",
         )
-    _kid, _inputs, _stems, names, _defaults, minimums = _TABLE[name]
-    if len(params) != len(names):
+    ind = INDICATORS[name]
+    if len(params) != len(ind.params):
+        names = [p.name for p in ind.params]
         want = ",".join(names) if names else "no parameters"
         raise UsageError(
             f"spec {text!r}: {name} takes {len(names)} parameter(s) ({want}), got {len(params)}",
-            f"write e.g. {_example(name)}",
+            f"write e.g. {ind.example}",
         )
-    for pname, value, low in zip(names, params, minimums, strict=True):
-        if pname == "nbdev":
-            if not float(value) > 0:
+    for par, value in zip(ind.params, params, strict=True):
+        if not par.integer:
+            if isinstance(value, bool) or not float(value) > par.minimum:
                 raise UsageError(
-                    f"spec {text!r}: nbdev must be a positive number, got {value!r}",
-                    "write e.g. bbands:20,2",
+                    f"spec {text!r}: {par.name} must be a positive number, got {value!r}",
+                    f"write e.g. {ind.example}",
                 )
             continue
         if isinstance(value, bool) or not float(value).is_integer():
             raise UsageError(
-                f"spec {text!r}: {pname} must be a positive integer, got {value!r}",
-                f"write e.g. {_example(name)}",
+                f"spec {text!r}: {par.name} must be a positive integer, got {value!r}",
+                f"write e.g. {ind.example}",
             )
-        if not low <= int(value) <= MAX_WINDOW:
+        if not par.minimum <= int(value) <= MAX_WINDOW:
             raise UsageError(
-                f"spec {text!r}: {pname} must be between {low} and {MAX_WINDOW}, got {int(value)}",
-                f"write e.g. {_example(name)}",
+                f"spec {text!r}: {par.name} must be between {int(par.minimum)} and "
+                f"{MAX_WINDOW}, got {int(value)}",
+                f"write e.g. {ind.example}",
             )
-    if name == "macd" and not params[0] < params[1]:
-        raise UsageError(
-            f"spec {text!r}: the fast period must be shorter than the slow one",
-            "write e.g. macd:12,26,9",
-        )
-
-
-def _example(name: str) -> str:
-    defaults = _TABLE[name][4]
-    if defaults is None:
-        return f"{name}:20"
-    if not defaults:
-        return name
-    return f"{name}:{','.join(_fmt(d) for d in defaults)}"
+    problem = ind.check(params) if ind.check is not None else None
+    if problem:
+        raise UsageError(f"spec {text!r}: {problem}", f"write e.g. {ind.example}")
 
 
 def _number(token: str, text: str) -> float:
@@ -193,6 +147,17 @@ def parse_spec(text: str) -> IndicatorSpec:
     UsageError
         Unknown indicator, malformed text, a window that is not a positive integer.
     """
+    if isinstance(text, str):
+        return _parse_spec_cached(text)
+    return _parse_spec(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_spec_cached(text: str) -> IndicatorSpec:
+    return _parse_spec(text)  # specs are frozen: one object per text is safe to share
+
+
+def _parse_spec(text: str) -> IndicatorSpec:
     if not isinstance(text, str):
         raise UsageError(f"a spec must be a string or IndicatorSpec, got {type(text).__name__}")
     raw = text.strip()
@@ -200,24 +165,26 @@ def parse_spec(text: str) -> IndicatorSpec:
         raise UsageError("empty indicator spec", "write e.g. sma:20")
     name, sep, rest = raw.partition(":")
     name = name.strip().lower()
-    if name not in _TABLE:
+    if name not in INDICATORS:
         raise UsageError(
             f"unknown indicator {name!r} in spec {text!r}",
             f"use one of: {', '.join(known_indicators())}",
         )
+    ind = INDICATORS[name]
     if sep and not rest.strip():
-        raise UsageError(f"malformed spec {text!r}: nothing after ':'", f"write {_example(name)}")
+        raise UsageError(f"malformed spec {text!r}: nothing after ':'", f"write {ind.example}")
     tokens = [t.strip() for t in rest.split(",")] if sep else []
     if any(not t for t in tokens):
-        raise UsageError(f"malformed spec {text!r}: empty parameter", f"write {_example(name)}")
+        raise UsageError(f"malformed spec {text!r}: empty parameter", f"write {ind.example}")
     params = tuple(_number(t, text) for t in tokens)
     if not params:
-        defaults = _TABLE[name][4]
-        if defaults is None:
+        if any(p.default is None for p in ind.params):
             raise UsageError(f"spec {text!r}: {name} needs a window", f"write e.g. {name}:20")
-        params = tuple(float(d) for d in defaults)
-    elif name == "bbands" and len(params) == 1:
-        params = (params[0], 2.0)
+        params = tuple(float(p.default or 0) for p in ind.params)
+    else:  # trailing optional parameters take their defaults (bbands:20 is bbands:20,2)
+        left = ind.params[len(params) :]
+        if left and all(p.optional for p in left):
+            params = params + tuple(float(p.default or 0) for p in left)
     return IndicatorSpec(name, tuple(int(p) if float(p).is_integer() else p for p in params))
 
 

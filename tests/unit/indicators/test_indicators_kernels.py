@@ -37,31 +37,7 @@ def talib_outputs(spec: str, d: dict[str, np.ndarray]) -> list[np.ndarray]:
     """What TA-Lib (or a TA-Lib composition, where it has no such function) returns."""
     sp = parse_spec(spec)
     p = [int(x) if float(x).is_integer() else float(x) for x in sp.params]
-    c, h, lo, v = d["close"], d["high"], d["low"], d["volume"]
-    name = sp.name
-    if name in ("sma", "ema", "wma", "rsi", "roc", "min", "max"):
-        return [getattr(talib, name.upper())(c, p[0])]
-    if name == "macd":
-        return list(talib.MACD(c, *p))
-    if name == "bbands":
-        up, mid, low = talib.BBANDS(c, p[0], p[1], p[1], 0)
-        return [mid, up, low]
-    if name == "atr":
-        return [talib.ATR(h, lo, c, p[0])]
-    if name == "stoch":
-        return list(talib.STOCH(h, lo, c, p[0], p[1], 0, p[2], 0))
-    if name == "obv":
-        return [talib.OBV(c, v)]
-    if name == "std":
-        return [talib.STDDEV(c, p[0], 1.0)]
-    if name == "zscore":
-        sd = talib.STDDEV(c, p[0], 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = (c - talib.SMA(c, p[0])) / sd
-        return [np.where(sd > 0, z, np.nan)]
-    if name == "logret":
-        return [np.diff(talib.LN(c), prepend=np.nan)]
-    raise AssertionError(name)
+    return sp.definition.talib_call(talib, d, p)
 
 
 def assert_matches(got: np.ndarray, want: np.ndarray, label: str, scale: float) -> None:
