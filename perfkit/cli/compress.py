@@ -187,6 +187,14 @@ def _check_labels(model: object, data: dict, labels: object, where: str) -> None
         )
 
 
+def _sentences(path: str) -> list[str] | None:
+    """The sentences of a ``.txt`` data file (for the synonym-invariance check), else None."""
+    if not path.endswith(".txt"):
+        return None
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if ln.strip()]
+
+
 def _run(args: argparse.Namespace, out: Path, batch_sizes: list[int]) -> int:
     import torch
 
@@ -273,6 +281,8 @@ def _run(args: argparse.Namespace, out: Path, batch_sizes: list[int]) -> int:
         batch_sizes=batch_sizes,
         repeat=args.repeat,
         task=getattr(model, "task", None),
+        texts=_sentences(args.eval_data or args.calibration) if tokenizer else None,
+        tokenize=tokenizer,
     )
     # Model and report are written into a temp folder beside --out, which then replaces --out in
     # one rename: an error (or a kill) anywhere leaves --out as it was.

@@ -41,6 +41,11 @@ class ModelReport:
     fidelity: dict[str, Any]
     float_layers: tuple[str, ...] = ()
     fallback: dict[str, Any] | None = None
+    behaviour: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def fired(self) -> list[str]:
+        """Names of the behavioural checks this model fails."""
+        return [name for name, res in self.behaviour.items() if not res.get("ok", True)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +59,7 @@ class ModelReport:
             "fidelity": self.fidelity,
             "float_layers": list(self.float_layers),
             "fallback": self.fallback,
+            "behaviour": self.behaviour,
         }
 
 
@@ -117,6 +123,7 @@ class ComparisonReport:
             t.add_column(f"b{b} x", justify="right")
         for col in ("peak MB", "cosine", "top-1 agr", "accuracy", "max |err|"):
             t.add_column(col, justify="right")
+        t.add_column("behaviour", justify="left")
         for m in self.models:
             f = m.fidelity
             row = [
@@ -135,6 +142,10 @@ class ComparisonReport:
                 "-" if f.get("accuracy") is None else f"{f['accuracy']:.4f}",
                 f"{f['max_abs_error']:.3g}",
             ]
+            fired = m.fired()
+            row.append(
+                "-" if not m.behaviour else ("ok" if not fired else "FAILS " + ", ".join(fired))
+            )
             t.add_row(*row)
         return t
 
@@ -251,6 +262,9 @@ def compare_models(
     threads: int | None = None,
     task: str | None = None,
     reference_name: str = "fp32",
+    behaviour: bool = True,
+    texts: Sequence[str] | None = None,
+    tokenize: Any = None,
 ) -> ComparisonReport:
     """Measure ``reference`` and every candidate side by side on the same inputs.
 
@@ -271,6 +285,13 @@ def compare_models(
         Intra-op threads for every model (torch and ONNX Runtime alike); default: torch's.
     task
         ``"classification"`` or ``"embedding"``; default: the reference's ``task`` attribute.
+    behaviour
+        Run the behavioural checks of :mod:`perfkit.compress.behaviour` and report them beside
+        cosine and agreement: noise invariance (float inputs), synonym invariance (``texts``
+        and ``tokenize`` given), directional expectations (``labels`` given), and for torch
+        candidates (students) the training sanity checks against the torch reference.
+    texts, tokenize
+        Sentences and the function that turns them into model inputs, for synonym invariance.
 
     Returns
     -------
@@ -309,6 +330,7 @@ def compare_models(
                 runner.threads = threads
                 runner._session = None
         ref_out = models[reference_name](inputs)
+        checks: dict[str, dict[str, Any]] = {}
         bad = int(np.size(ref_out) - np.count_nonzero(np.isfinite(ref_out)))
         if bad:
             raise UsageError(
@@ -316,6 +338,14 @@ def compare_models(
                 "no fidelity figure would mean anything",
                 "check the inputs' scale and the reference model's weights",
             )
+        if behaviour:
+            from perfkit.compress.behaviour import behaviour_checks
+
+            modules = {n: r.module for n, r in models.items() if isinstance(r, _TorchRunner)}
+            checks = behaviour_checks(
+                models, inputs, reference_name, task, labels=labels, texts=texts,
+                tokenize=tokenize, modules=modules,
+            )  # fmt: skip
         for name, runner in models.items():
             out = ref_out if name == reference_name else runner(inputs)
             fid = fidelity_figures(ref_out, out, task=task, labels=labels)
@@ -338,6 +368,7 @@ def compare_models(
                     fidelity=fid,
                     float_layers=tuple(getattr(runner, "float_layers", ())),
                     fallback=fb.to_dict() if fb is not None else None,
+                    behaviour=checks.get(name, {}),
                 )
             )
     finally:

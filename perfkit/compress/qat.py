@@ -100,9 +100,23 @@ def _quantizable(module: nn.Module) -> bool:
     return isinstance(module, nn.Conv1d) and not hasattr(module, "parametrizations")
 
 
+def clone_module(model: nn.Module) -> nn.Module:
+    """``copy.deepcopy(model)``, also when a hook left a captured activation on a module.
+
+    deepcopy refuses tensors that are not graph leaves (an output some forward hook stored as
+    an attribute); those are copied detached.
+    """
+    memo: dict[int, Any] = {}
+    for m in model.modules():
+        for value in vars(m).values():
+            if torch.is_tensor(value) and not value.is_leaf:
+                memo[id(value)] = value.detach().clone()
+    return copy.deepcopy(model, memo)
+
+
 def prepare_qat(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with every quantizable layer wrapped in :class:`QATWrapper`."""
-    out = copy.deepcopy(model)
+    out = clone_module(model)
     targets = [name for name, m in out.named_modules() if name and _quantizable(m)]
     if not targets:
         raise UsageError(
@@ -118,7 +132,7 @@ def prepare_qat(model: nn.Module) -> nn.Module:
 
 def strip_qat(model: nn.Module) -> nn.Module:
     """The float model inside a QAT model: every wrapper replaced by its (fine-tuned) layer."""
-    out = copy.deepcopy(model)
+    out = clone_module(model)
     wrapped = [name for name, m in out.named_modules() if isinstance(m, QATWrapper)]
     for name in wrapped:
         parent_name, _, child = name.rpartition(".")

@@ -79,3 +79,15 @@ def test_bad_qat_inputs_are_usage_errors(digits_model):
         quantize_qat(digits_model, {"x": x}, epochs=0)
     with pytest.raises(UsageError, match="no Linear"):
         quantize_qat(torch.nn.ReLU(), {"input": x})
+
+
+def test_qat_copies_a_model_that_holds_a_captured_activation():
+    # A forward hook that stored its output on a module left a non-leaf tensor there: deepcopy
+    # refuses it, QAT must not (seen when a session-wide model went through distill first).
+    from perfkit.compress.models import MLPClassifier
+    from perfkit.compress.qat import prepare_qat, strip_qat
+
+    m = MLPClassifier(4, (4, 4), 2)
+    m.layers[0].captured = torch.relu(m.stem(torch.ones(1, 4)))
+    back = strip_qat(prepare_qat(m))
+    assert torch.equal(back.stem.weight, m.stem.weight)
