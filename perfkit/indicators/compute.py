@@ -150,7 +150,7 @@ def _from_wide(frames: Mapping[str, Any]) -> _Panel:
                 f"field {name!r} has non-numeric columns: {non_numeric[:5]}",
                 "convert prices to numbers first (e.g. pd.to_numeric)",
             )
-        fields[name] = _as_float(name, df.to_numpy(dtype=np.float64, na_value=np.nan))
+        fields[name] = _LazyField(df)  # converted only if an indicator reads it
     return _Panel(fields, "wide", index=first.index, columns=first.columns)
 
 
@@ -261,6 +261,16 @@ def _from_long(df: Any, instrument_col: str, time_col: str) -> _Panel:
         long_pos=(time_codes, inst_codes),
         order=order,
     )
+
+
+class _LazyField:
+    """A wide frame, turned into a ``(n_bars, n_instruments)`` float64 array only if used."""
+
+    def __init__(self, frame: Any) -> None:
+        self.frame, self.shape = frame, frame.shape
+
+    def to_array(self, name: str) -> np.ndarray:
+        return _as_float(name, self.frame.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
 class _LongField:
@@ -454,7 +464,8 @@ def compute(
     fields: dict[str, np.ndarray] = {}
     for name in needed:
         raw = pan.fields[name]
-        fields[name] = raw.to_array(name) if isinstance(raw, _LongField) else _as_float(name, raw)
+        lazy = isinstance(raw, _LongField | _LazyField)
+        fields[name] = raw.to_array(name) if lazy else _as_float(name, raw)
     n_bars, n_inst = fields["close"].shape
     if n_bars == 0 or n_inst == 0:
         raise UsageError(

@@ -249,6 +249,10 @@ def test_unused_fields_are_neither_converted_nor_checked() -> None:
     assert out["sma_3"][2] == 2.0
     with pytest.raises(UsageError, match="field 'volume' holds an infinite value at bar 0"):
         compute({"close": x, "volume": volume}, "obv")
+    frames = {"close": pd.DataFrame({"A": x}), "volume": pd.DataFrame({"A": volume})}
+    assert compute(frames, "sma:3")["sma_3"]["A"].iloc[2] == 2.0  # wide frames: the same rule
+    with pytest.raises(UsageError, match="field 'volume' holds an infinite value"):
+        compute(frames, "obv")
 
 
 @pytest.mark.parametrize("spec", ["sma:5", "ema:5", "rsi:5", "macd:3,5,2", "bbands:5", "wma:3"])
