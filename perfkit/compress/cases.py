@@ -227,20 +227,30 @@ def encoder_variant(model: str, form: str) -> Any:
     raise ValueError(f"unknown form {form!r}")
 
 
+@functools.lru_cache(maxsize=2)
+def _teacher_outputs(model: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fp32 teacher's embeddings of the eval sentences and (MiniLM) the held-out pairs."""
+    b = encoder_bundle(model)
+    ref_eval = _run_model(b["teacher"], b["eval"])
+    if model != "minilm":
+        return ref_eval, None
+    return ref_eval, _run_model(b["teacher"], _pair_tokens(b["teacher"], b["held_pairs"]))
+
+
 @functools.lru_cache(maxsize=32)
 def heldout_figures(model: str, form: str) -> dict[str, float]:
     """Fidelity of ``form`` on held-out text: cosine over the 256 eval sentences, and (MiniLM)
     retrieval figures on the held-out paraphrase pairs. Cached per form."""
     b = encoder_bundle(model)
-    teacher, cand = b["teacher"], encoder_variant(model, form)
-    figs = fidelity_figures(_run_model(teacher, b["eval"]), _run_model(cand, b["eval"]))
+    cand = encoder_variant(model, form)
+    ref_eval, ref_pairs = _teacher_outputs(model)
+    figs = fidelity_figures(ref_eval, _run_model(cand, b["eval"]))
     out = {"cosine": figs["cosine"], "cosine_min": figs["cosine_min"]}
     out["neighbour_agreement"] = figs["agreement"]
     if model != "minilm":
         out["agreement"] = figs["agreement"]
         return out
-    tokens = _pair_tokens(teacher, b["held_pairs"])
-    pf = pair_figures(_run_model(teacher, tokens), _run_model(cand, tokens))
+    pf = pair_figures(ref_pairs, _run_model(cand, _pair_tokens(b["teacher"], b["held_pairs"])))
     out.update({k: pf[k] for k in ("agreement", "recall_at_1", "recall_at_1_ref", "recall_ratio")})
     out.update({"ties": pf["ties"], "queries": pf["queries"]})
     return out

@@ -48,3 +48,16 @@ def test_synthetic_audio_shapes_and_labels():
     assert sorted(np.bincount(a.y).tolist()) == [4, 4, 4]
     with pytest.raises(UsageError):
         synthetic_audio(0)
+
+
+def test_packages_corpus_shares_nothing_with_held_out_or_pairs():
+    from perfkit.compress.data import CORPUS_PACKAGES, DOCSTRING_MODULES, PAIR_SOURCES
+
+    train = sentence_corpus(3000, source="packages")
+    assert len(train) >= 1000
+    held = sentence_corpus(256, source="docstrings", seed=2)
+    assert not set(train) & set(held)
+    pair_roots = {s.split(":")[0].split(".")[0] for s in PAIR_SOURCES}
+    corpus_roots = {m.split(".")[0] for m in CORPUS_PACKAGES}
+    assert not corpus_roots & pair_roots
+    assert not corpus_roots & {m.split(".")[0] for m in DOCSTRING_MODULES}
