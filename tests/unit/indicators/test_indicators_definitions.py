@@ -74,6 +74,8 @@ def test_every_indicator_has_a_cli_name() -> None:
     listed = " ".join(res.stdout.split())
     for name in NAMES:
         assert f" {name}" in listed, f"{name} missing from perfkit indicators --help"
+    choices = "{" + ",".join(["auto", *parallel.BACKENDS]) + "}"
+    assert choices in listed, "--backend choices differ from parallel.BACKENDS"
 
 
 def test_no_integer_ids_and_one_source_of_names() -> None:
