@@ -295,6 +295,15 @@ def to_markdown(results: dict[str, Any], command: str) -> str:
         f"- copy bandwidth: {cond.get('copy_bandwidth_gbs') or 0:.1f} GB/s",
         f"- python {sys.version.split()[0]}",
         "",
+    ]
+    if "--quick" in command:
+        lines += [
+            f"**Smoke run** (`--quick`: {', '.join(progs)}, one round): it shows the benchmark",
+            "works, not the issue's figures. The report of record comes from "
+            "`python -m perfkit.profiling.overhead` on an idle machine.",
+            "",
+        ]
+    lines += [
         "| program | python | " + " | ".join(t for t in tools if t != "python") + " |",
         "|---|---|" + "---|" * (len(tools) - 1),
     ]
