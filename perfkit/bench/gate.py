@@ -132,11 +132,47 @@ def default_base(repo: Path, candidate: str) -> str:
     return f"{cand_sha}~1"
 
 
+#: A gate worktree older than this belongs to a killed run (SIGKILL skips the clean-up).
+STALE_AFTER_S = 3600.0
+
+
+def remove_stale_worktrees(repo: Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove the gate worktrees a killed run left behind (temp folders named ``perfkit-gate-``)."""
+    import shutil
+
+    removed = []
+    listing = _git(repo, "worktree", "list", "--porcelain")
+    tmp = Path(tempfile.gettempdir()).resolve()
+    for line in listing.splitlines():
+        if not line.startswith("worktree "):
+            continue
+        tree = Path(line.split(" ", 1)[1])
+        folder = tree.parent
+        if folder.parent.resolve() != tmp or not folder.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            age = time.time() - folder.stat().st_mtime
+        except OSError:
+            age = older_than_s  # gone already: prune drops it
+        if age < older_than_s:
+            continue  # another gate may be running
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(tree)],
+            cwd=repo,
+            capture_output=True,
+            check=False,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(tree)
+    _git(repo, "worktree", "prune")
+    return removed
+
+
 @contextlib.contextmanager
 def worktree(repo: Path, rev: str) -> Iterator[Path]:
     """A detached ``git worktree`` of ``rev`` in a temporary folder, removed afterwards."""
     sha = resolve(repo, rev)
-    _git(repo, "worktree", "prune")
+    remove_stale_worktrees(repo)
     folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
     tree = folder / sha[:12]
     try:

@@ -54,3 +54,44 @@ def test_refuses_too_few_samples() -> None:
     side = gate.Side(gate.repo_root(), "x", "0" * 40)
     with pytest.raises(UsageError):
         gate.run_gate(side, side, repeat=3)
+
+
+def test_a_killed_gates_stale_worktree_is_removed(tmp_path, monkeypatch) -> None:
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / "f.txt").write_text("x")
+    subprocess.run([*git, "add", "f.txt"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], cwd=repo, check=True)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    stale_folder = tmp / f"{gate.TEMP_PREFIX}killed"
+    stale_folder.mkdir()
+    subprocess.run(
+        ["git", "worktree", "add", "-q", "--detach", str(stale_folder / "wt"), "HEAD"],
+        cwd=repo,
+        check=True,
+    )
+    old = time.time() - 2 * 3600
+    os.utime(stale_folder, (old, old))
+    fresh_folder = tmp / f"{gate.TEMP_PREFIX}running"
+    fresh_folder.mkdir()
+    subprocess.run(
+        ["git", "worktree", "add", "-q", "--detach", str(fresh_folder / "wt"), "HEAD"],
+        cwd=repo,
+        check=True,
+    )
+    removed = gate.remove_stale_worktrees(repo)
+    assert [p.parent.name for p in removed] == [stale_folder.name]
+    assert not stale_folder.exists() and fresh_folder.exists()
+    listing = subprocess.run(
+        ["git", "worktree", "list"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
+    assert stale_folder.name not in listing and fresh_folder.name in listing
