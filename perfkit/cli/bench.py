@@ -146,12 +146,15 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--compare {args.compare}: no such file or folder", "check the path")
         saved = saved_baseline(args.compare, machine_info(), args.allow_other_machine)
         for _path, why in saved.skipped:
-            Console(stderr=True).print(f"skipped invalid results file: {why}", markup=False)
+            Console(stderr=True).print(
+                f"skipped invalid results file: {why}", markup=False, soft_wrap=True
+            )
         if saved.other_machine:
             Console(stderr=True).print(
                 f"left out {len(saved.other_machine)} results file(s) from other machines "
                 "(--allow-other-machine to use them)",
                 markup=False,
+                soft_wrap=True,
             )
         baseline_run = saved.run
         if not args.allow_other_machine:
@@ -171,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.compare} has no case in common with this run",
                 "compare runs of the same cases (same -k pattern, device and --quick)",
             )
+        # Judge (and list as missing) only the cases this run selected.
+        baseline_run = baseline_run.with_results(
+            tuple(r for r in baseline_run.results if (r.id, r.device) in wanted)
+        )
 
     err = Console(stderr=True)
     show_progress = err.is_terminal if args.progress is None else args.progress
@@ -236,6 +243,6 @@ def run(args: argparse.Namespace) -> int:
             alpha=args.alpha if args.alpha is not None else ALPHA,
             allow_other_machine=args.allow_other_machine,
         )
-        err.print(cmp.summary(), markup=False, highlight=False)
+        err.print(cmp.summary(), markup=False, highlight=False, soft_wrap=True)
         exit_code = exit_code or cmp.exit_code()
     return exit_code
