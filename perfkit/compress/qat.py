@@ -108,15 +108,26 @@ def clone_module(model: nn.Module) -> nn.Module:
     """
     memo: dict[int, Any] = {}
     for m in model.modules():
-        for value in vars(m).values():
-            if torch.is_tensor(value) and not value.is_leaf:
-                memo[id(value)] = value.detach().clone()
+        owners = [m]
+        for hooks in (m._forward_hooks, m._forward_pre_hooks):
+            owners += [h.__self__ for h in hooks.values() if hasattr(h, "__self__")]
+        for owner in owners:
+            for value in vars(owner).values():
+                if torch.is_tensor(value) and not value.is_leaf:
+                    memo[id(value)] = value.detach().clone()
     return copy.deepcopy(model, memo)
 
 
 def prepare_qat(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with every quantizable layer wrapped in :class:`QATWrapper`."""
+    """A copy of ``model`` with every quantizable layer wrapped in :class:`QATWrapper`.
+
+    The copy drops the original's forward (post) hooks: observers such as activation captures
+    belong to the caller's model, and one that stored a training output would make the
+    fine-tuned copy impossible to copy again.
+    """
     out = clone_module(model)
+    for m in out.modules():
+        m._forward_hooks.clear()
     targets = [name for name, m in out.named_modules() if name and _quantizable(m)]
     if not targets:
         raise UsageError(
@@ -130,9 +141,12 @@ def prepare_qat(model: nn.Module) -> nn.Module:
     return out
 
 
-def strip_qat(model: nn.Module) -> nn.Module:
-    """The float model inside a QAT model: every wrapper replaced by its (fine-tuned) layer."""
-    out = clone_module(model)
+def strip_qat(model: nn.Module, *, inplace: bool = False) -> nn.Module:
+    """The float model inside a QAT model: every wrapper replaced by its (fine-tuned) layer.
+
+    ``inplace=True`` unwraps ``model`` itself (no copy) and returns it.
+    """
+    out = model if inplace else clone_module(model)
     wrapped = [name for name, m in out.named_modules() if isinstance(m, QATWrapper)]
     for name in wrapped:
         parent_name, _, child = name.rpartition(".")
@@ -314,7 +328,7 @@ def quantize_qat(
         model, data, labels, epochs=epochs, lr=lr, batch_size=batch_size,
         kd_weight=kd_weight, seed=seed,
     )  # fmt: skip
-    tuned = strip_qat(student)
+    tuned = strip_qat(student, inplace=True)  # the student is this function's own copy
     calib = calibration if calibration is not None else data
     if engine == "onnxruntime":
         result = quantize_static(tuned, calib, engine="onnxruntime", method="minmax")

@@ -87,7 +87,17 @@ def test_qat_copies_a_model_that_holds_a_captured_activation():
     from perfkit.compress.models import MLPClassifier
     from perfkit.compress.qat import prepare_qat, strip_qat
 
+    class Capture:  # a hook object holding the output of the last forward, graph and all
+        value = None
+
+        def hook(self, module, args, output):
+            self.value = output
+
     m = MLPClassifier(4, (4, 4), 2)
     m.layers[0].captured = torch.relu(m.stem(torch.ones(1, 4)))
-    back = strip_qat(prepare_qat(m))
+    cap = Capture()
+    m.layers[0].register_forward_hook(cap.hook)
+    q = prepare_qat(m)
+    q(torch.ones(2, 4)).sum().backward()  # the copied hook now holds a non-leaf tensor
+    back = strip_qat(q)
     assert torch.equal(back.stem.weight, m.stem.weight)
