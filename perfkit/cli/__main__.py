@@ -102,8 +102,31 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
+def _mentions_perfkit_config() -> bool:
+    """Cheap pre-check: does the nearest pyproject.toml mention ``tool.perfkit`` at all?"""
+    import os
+
+    if os.environ.get("PERFKIT_NO_CONFIG"):
+        return False
+    folder = os.path.abspath(os.getcwd())
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate):
+            try:
+                with open(candidate, "rb") as fh:
+                    return b"tool.perfkit" in fh.read()
+            except OSError:
+                return True  # let the real loader name the problem
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+
+
 def apply_config(parser: argparse.ArgumentParser, command: str) -> None:
     """Make ``[tool.perfkit]`` (nearest pyproject.toml) the defaults of ``command``'s flags."""
+    if not _mentions_perfkit_config():
+        return  # the common case costs a few stat calls, not tomllib and dataclasses
     from perfkit.config import load_config
 
     defaults = load_config().defaults_for(command)
