@@ -53,11 +53,12 @@ asv: setup
 	$(VENV)/bin/asv run --python=same --quick --set-commit-hash "$$(git rev-parse HEAD)" --machine "$$(hostname)"
 	$(VENV)/bin/asv publish
 
-# Gate: compare a fresh run with the committed results (newest per case in reports/bench/);
-# exit 1 on a regression or a failed check. BENCH_ARGS picks the cases.
-BENCH_ARGS ?= --group playbook
+# Gate: run the base commit (BASE=<rev>, default: HEAD for a dirty tree, else the upstream
+# merge-base or the previous commit) and this tree on THIS machine in alternating rounds;
+# exit 3 on a significant regression (Mann-Whitney U + 10%), 1 on a failed check.
+BENCH_ARGS ?= --group playbook --modules perfkit.bench.playbook
 bench-check: setup
-	$(PERFKIT) bench $(BENCH_ARGS) --no-save --compare reports/bench --threshold 10%
+	$(PY) -m perfkit.bench.gate $(if $(BASE),--base $(BASE)) $(BENCH_ARGS)
 
 # asv across commits: make asv-compare BASE=<commit> [HEAD=<commit>] (fails on a '+' row).
 asv-compare: setup
