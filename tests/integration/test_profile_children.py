@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -107,8 +109,10 @@ def _run(
     """Run ``perfkit profile`` on the test program; returns (completed process, profile body)."""
     script = tmp_path / "prog.py"
     script.write_text(PROGRAM)
-    tmpdir = tmp_path / "tmp"
-    tmpdir.mkdir()
+    # A short private TMPDIR: forkserver's AF_UNIX socket lives there, and pytest-xdist's deep
+    # tmp_path would exceed the 108-byte socket path limit (python itself fails the same way).
+    tmpdir = Path(tempfile.mkdtemp(prefix="pkc-"))
+    (tmp_path / "tmp").symlink_to(tmpdir)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmpdir)}
     target = [program] if program else [str(script)]
     proc = subprocess.run(
@@ -124,6 +128,7 @@ def _run(
     # Nothing is left in the working directory or the temp folder.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "prog.py", "tmp"]
     assert [p.name for p in tmpdir.iterdir() if p.name.startswith("perfkit-")] == []
+    shutil.rmtree(tmpdir, ignore_errors=True)
     body = json.loads((tmp_path / "out" / "profile.json").read_text())["profile"]
     return proc, body
 
