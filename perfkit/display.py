@@ -162,3 +162,75 @@ def generic_html(obj: Any) -> str:
 def generic_repr(obj: Any, summary: str) -> str:
     """``<TypeName summary>`` for reports whose ``str`` is the full table."""
     return f"<{type(obj).__name__} {summary}>"
+
+
+def compute_info_repr(info: Any) -> str:
+    """``<ComputeInfo threads×2: 3 outputs, 2000×5000, 42.0 ms (why)>``."""
+    return (
+        f"<ComputeInfo {info.backend}×{info.n_jobs}: {len(info.outputs)} outputs, "
+        f"{info.n_instruments}×{info.n_bars}, {_fmt_s(info.wall_s)} ({info.reason})>"
+    )
+
+
+def compute_info_html(info: Any) -> str:
+    """What ``compute`` did, as a two-column table."""
+    rows = [
+        ["backend", f"{info.backend} × {info.n_jobs} ({info.reason})"],
+        ["panel", f"{info.n_instruments} instruments × {info.n_bars} bars"],
+        ["batches", f"{info.n_batches} of {info.batch_size}"],
+        ["outputs", ", ".join(info.outputs)],
+        ["wall", _fmt_s(info.wall_s)],
+    ]
+    return _table(["", ""], rows, "perfkit.indicators.compute")
+
+
+def comparison_repr(comparison: Any) -> str:
+    """``<Comparison: 12 cases, 0 regressed, 0 failed (threshold 10%)>``."""
+    return (
+        f"<Comparison: {len(comparison.changes)} cases, {len(comparison.regressed)} regressed, "
+        f"{len(comparison.failed)} failed (threshold {comparison.threshold:.0%})>"
+    )
+
+
+def _model_html(obj: Any) -> str:
+    from perfkit.render.base import render
+
+    doc = render(obj, "html")
+    return iframe(doc if isinstance(doc, str) else doc.decode("utf-8", "replace"), height=480)
+
+
+def _model_repr(obj: Any) -> str:
+    from perfkit.render.base import render
+
+    text = render(obj, "terminal")
+    text = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return f"<{type(obj).__name__} {first[:100]}>"
+
+
+#: Result model class name -> (its HTML, its one-line repr), for notebooks.
+_DISPLAY: dict[str, tuple[Any, Any]] = {
+    "Profile": (profile_html, profile_repr),
+    "CaseResult": (case_result_html, case_result_repr),
+    "BenchRun": (bench_run_html, bench_run_repr),
+    "DowncastReport": (_model_html, _model_repr),
+    "ComparisonReport": (_model_html, _model_repr),
+    "ProfileDiff": (_model_html, _model_repr),
+    "Comparison": (lambda c: generic_html(c.summary()), comparison_repr),
+    "ComputeInfo": (compute_info_html, compute_info_repr),
+}
+
+
+def repr_html(obj: Any) -> str:
+    """The notebook HTML of a perfkit result model (``_repr_html_`` delegates here)."""
+    html_fn = _DISPLAY.get(type(obj).__name__, (generic_html, None))[0]
+    return html_fn(obj)
+
+
+def short_repr(obj: Any) -> str:
+    """The one-line ``repr`` of a perfkit result model (never the full dataclass dump)."""
+    fn = _DISPLAY.get(type(obj).__name__, (None, None))[1]
+    try:
+        return fn(obj) if fn else generic_repr(obj, "")
+    except Exception as exc:  # a repr must never raise
+        return f"<{type(obj).__name__} (repr failed: {type(exc).__name__})>"

@@ -107,6 +107,17 @@ class Comparison:
     threshold: float
     alpha: float = ALPHA
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
+
     @property
     def regressed(self) -> list[CaseChange]:
         """Cases significantly slower (or heavier) than before."""

@@ -58,6 +58,17 @@ class CaseResult:
     baseline_label: str = "baseline"
     candidate_label: str = "candidate"
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
+
     @property
     def speedup(self) -> float | None:
         """Baseline median time over candidate median time (>1 means the candidate is faster)."""
@@ -145,6 +156,17 @@ class BenchRun:
     gpu_info: Mapping[str, Any] | None = None
     version: str = ""
     schema_version: int = SCHEMA_VERSION
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
 
     @property
     def failed(self) -> list[CaseResult]:

@@ -75,6 +75,17 @@ class ComparisonReport:
     started_at: str
     machine: dict[str, Any] = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
+
     def __getitem__(self, name: str) -> ModelReport:
         for m in self.models:
             if m.name == name:

@@ -43,6 +43,17 @@ class ComputeInfo:
     wall_s: float
     extra: Mapping[str, Any]
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
+
 
 @dataclass
 class _Panel:

@@ -92,6 +92,17 @@ class DowncastReport:
     converted: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
+
     @property
     def bytes_before(self) -> int:
         return sum(c.bytes_before for c in self.columns)

@@ -439,6 +439,42 @@ class Profile:
     processes: tuple[ProcessProfile, ...] = ()
 
     # -- derived views -----------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
+        from perfkit.display import repr_html
+
+        return repr_html(self)
+
+    def __repr__(self) -> str:
+        from perfkit.display import short_repr
+
+        return short_repr(self)
+
+    def print(self, file: Any = None) -> None:
+        """Print the terminal summary (as ``perfkit profile`` does) to ``file`` (stdout)."""
+        import sys
+
+        from perfkit.render.terminal import print_summary
+
+        print_summary(self, file=file or sys.stdout)
+
+    def open_in_browser(self, path: str | None = None) -> str:
+        """Write the HTML report (to ``path`` or a temp file) and open it; return the path."""
+        import tempfile
+        import webbrowser
+
+        from perfkit._atomic import atomic_write_text
+        from perfkit.render.base import get_renderer
+
+        doc = get_renderer("html").render(self)
+        if path is None:
+            fd, path = tempfile.mkstemp(prefix="perfkit-", suffix=".html")
+            os.close(fd)
+        atomic_write_text(path, doc if isinstance(doc, str) else doc.decode("utf-8"))
+        webbrowser.open(_file_uri(path))
+        return path
+
     def top_functions(self, n: int = 10, by: str = "self_s") -> list[FunctionStat]:
         """The ``n`` functions with the most ``by`` time (``self_s`` or ``total_s``)."""
         return sorted(self.functions, key=lambda f: getattr(f, by), reverse=True)[:n]
@@ -697,3 +733,9 @@ def _rebuild(value: Any, clean_floats: bool) -> Any:
         else:
             parent[key] = item
     return holder[0]
+
+
+def _file_uri(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).resolve().as_uri()
