@@ -220,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         _stdout_console().print(bench_table.to_rich_table(result))
     if not args.no_save:
-        path = result.save(args.out or default_results_path(result))
+        root = os.path.join(getattr(args, "report_dir", None) or "reports", "bench")
+        path = result.save(args.out or default_results_path(result, root))
         err.print(f"results written to {path}", markup=False, highlight=False)
     c = result.counts()
     err.print(

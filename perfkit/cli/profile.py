@@ -173,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(exc.formatted)  # python's own message, as `python script.py` prints it
         return 1
     # Where the report goes is decided now: the program may chdir, close stderr, or both.
-    shown_out = args.out or str(output_dir(program.stem))
+    base = os.path.join(getattr(args, "report_dir", None) or "reports", "profiles")
+    shown_out = args.out or str(output_dir(program.stem, base=base))
     out = os.path.abspath(shown_out)
     from perfkit._atomic import check_writable
 
@@ -193,6 +194,9 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         print_exception(result)  # the program's own traceback, where python would print it
     profile = outcome.profile
+    disabled = set(getattr(args, "disabled_hints", ()) or ())  # [tool.perfkit.profile]
+    if disabled and profile is not None:
+        profile = profile.with_hints(tuple(h for h in profile.hints if h.rule not in disabled))
     error: PerfkitError | None = None
     written = {}
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -34,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from perfkit.bench.dashboard import write_dashboard
 
+    report_dir = getattr(args, "report_dir", None)  # [tool.perfkit] report_dir
+    if report_dir and args.results == ["reports/bench"]:
+        args.results = [os.path.join(report_dir, "bench")]
+    if report_dir and args.out == "reports/index.html":
+        args.out = os.path.join(report_dir, "index.html")
     path, loaded = write_dashboard(args.results, args.out)
     for f, why in loaded.skipped:
         print(f"perfkit: skipped {f}: {why}", file=sys.stderr)

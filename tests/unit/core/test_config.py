@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,32 @@ def test_cli_refuses_unknown_key_with_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "tool.perfkit.profile.colour" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_report_dir_and_disabled_hints_reach_profile(tmp_path: Path) -> None:
+    job = (
+        "def hot(n):\n"
+        "    total = 0\n"
+        "    for i in range(n):\n"
+        "        total += i * i % 7\n"
+        "    return total\n"
+        "print(hot(3_000_000))\n"
+    )
+    (tmp_path / "job.py").write_text(job)
+    proc = _perfkit(tmp_path, "profile", "--format", "json", "job.py")
+    assert proc.returncode == 0, proc.stderr
+    first = next((tmp_path / "reports" / "profiles").glob("job-*"))
+    rules = {
+        h["rule"] for h in json.loads((first / "profile.json").read_text())["profile"]["hints"]
+    }
+    assert "numba-loop" in rules  # the control: the rule fires without the config
+    _project(
+        tmp_path,
+        '[tool.perfkit]\nreport_dir = "perf"\n'
+        '[tool.perfkit.profile]\nformats = ["json"]\ndisabled_hints = ["numba-loop"]\n',
+    )
+    proc = _perfkit(tmp_path, "profile", "job.py")
+    assert proc.returncode == 0, proc.stderr
+    second = next((tmp_path / "perf" / "profiles").glob("job-*"))
+    doc = json.loads((second / "profile.json").read_text())["profile"]
+    assert "numba-loop" not in {h["rule"] for h in doc["hints"]}
