@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     import os
     import signal
 
-    from perfkit.profiling._meta import CommitLookup
+    from perfkit._env import CommitLookup
 
     commit = CommitLookup(os.getcwd())  # git runs while perfkit imports and the program runs
 

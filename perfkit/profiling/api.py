@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from perfkit.profiling._meta import CommitLookup
+from perfkit._env import CommitLookup
 from perfkit.profiling._source import is_internal
 from perfkit.profiling.engines.base import Collector
 from perfkit.profiling.model import Profile
@@ -192,6 +192,6 @@ def _relabel(p: Profile, name: str) -> Profile:
 
 
 def _utc_now() -> str:
-    from perfkit.profiling._meta import utc_now_iso
+    from perfkit._env import utc_now_iso
 
     return utc_now_iso()

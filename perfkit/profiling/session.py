@@ -134,7 +134,7 @@ def profile_program(
     started_at = _utc_now()
     start_cwd = os.getcwd()  # the program may chdir; paths in the report are relative to this
     if commit is None:
-        from perfkit.profiling._meta import CommitLookup
+        from perfkit._env import CommitLookup
 
         commit = CommitLookup(os.getcwd())
     follower = None
@@ -264,7 +264,7 @@ def build_profile(
 ) -> Profile:
     """Freeze what the engines collected, plus run metadata, into a Profile (with hints)."""
     from perfkit import __version__
-    from perfkit.profiling._meta import machine_info
+    from perfkit._env import machine_info
     from perfkit.profiling._source import source_lines
 
     files = {f.file for f in collector.functions if f.user_code}
@@ -272,7 +272,7 @@ def build_profile(
     sources = {f: "\n".join(source_lines(f)) for f in sorted(files) if source_lines(f)}
     env = {
         "perfkit_version": __version__,
-        "machine_info": machine_info(),
+        "machine_info": machine_info(light=True),
         "commit_info": commit.result() if commit is not None else {},
         "python": sys.version.split()[0],
         "executable": sys.executable,
@@ -300,7 +300,7 @@ def build_profile(
 
 
 def _utc_now() -> str:
-    from perfkit.profiling._meta import utc_now_iso
+    from perfkit._env import utc_now_iso
 
     return utc_now_iso()
 
