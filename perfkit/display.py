@@ -9,28 +9,13 @@ into the notebook, and no script from the profiled program can run.
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 
 def _fmt_s(seconds: float | None) -> str:
-    if seconds is None or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
-        return "n/a"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds * 1e6:.0f} µs"
+    from perfkit.render._fmt import duration
 
-
-def _fmt_bytes(n: float | None) -> str:
-    if n is None or not isinstance(n, (int, float)) or not math.isfinite(n):
-        return "n/a"
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+    return duration(seconds)
 
 
 def iframe(document: str, height: int = 640) -> str:

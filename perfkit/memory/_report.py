@@ -166,45 +166,11 @@ class DowncastReport:
         )
 
     def render(self) -> str:
-        """A plain-text table, one row per column, and a total line."""
-        head = ("column", "old", "new", "bytes before", "bytes after", "max abs err", "max rel err")
-        rows = [
-            (
-                c.name,
-                c.old_dtype,
-                c.new_dtype,
-                f"{c.bytes_before:,}",
-                f"{c.bytes_after:,}",
-                f"{c.max_abs_error:.3g}",
-                f"{c.max_rel_error:.3g}",
-            )
-            for c in self.columns
-        ]
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + "  note"]
-        for r, c in zip(rows, self.columns, strict=True):
-            cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2])]
-            cells += [v.rjust(w) for v, w in zip(r[3:], widths[3:], strict=True)]
-            lines.append("  ".join(cells) + "  " + c.reason)
-        pct = 100.0 * self.bytes_saved / self.bytes_before if self.bytes_before else 0.0
-        verb = "would save" if not self.converted else "saved"
-        lines.append(
-            f"total: {_fmt_bytes(self.bytes_before)} -> {_fmt_bytes(self.bytes_after)} "
-            f"({verb} {_fmt_bytes(self.bytes_saved)}, {pct:.1f}%); "
-            f"{len(self.changed)} of {len(self.columns)} columns changed; "
-            f"tolerance rtol={self.rtol:g}, atol={self.atol:g}"
-        )
-        lines.extend(f"note: {n}" for n in self.notes)
-        return "\n".join(lines)
+        """A plain-text table, one row per column, and a total line (``render/reports.py``)."""
+        from perfkit.render.base import render
+
+        text = render(self, "terminal")
+        return text if isinstance(text, str) else text.decode("utf-8")
 
     def __str__(self) -> str:
         return self.render()
-
-
-def _fmt_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000.0
-    return f"{value:.1f} GB"
