@@ -171,3 +171,11 @@ def test_cuda_cases_are_registered_cuda_only():
     for name in ("compress_encoder_ort_cuda_fp32", "compress_encoder_ort_cuda_fp16"):
         assert by_name[name].devices == ("cuda",)
     assert "cuda" in by_name["compress_encoder_autocast_fp16"].devices
+
+
+def test_chunked_trimmed_runs_give_the_padded_embeddings(bert, tokens):
+    from perfkit.compress.cases import _run_chunked
+
+    np.testing.assert_allclose(
+        _run_chunked(bert, tokens, chunk=7), predict(bert, tokens), atol=1e-5
+    )
