@@ -176,9 +176,14 @@ def pair_figures(reference: np.ndarray, candidate: np.ndarray) -> dict[str, floa
     return {**figs, **r}
 
 
-def student_corpus(n: int = STUDENT_CORPUS) -> list[str]:
-    """The distillation corpus: pydoc topics and third-party docstrings, shuffled (seed 1)."""
+def student_corpus(n: int | None = None) -> list[str]:
+    """The distillation corpus: pydoc topics and third-party docstrings, shuffled (seed 1).
+
+    ``n`` defaults to :data:`STUDENT_CORPUS` (read at call time).
+    """
     from perfkit.compress.data import sentence_corpus
+
+    n = STUDENT_CORPUS if n is None else n
 
     pool = sentence_corpus(n, source="pydoc", seed=1) + sentence_corpus(
         n, source="packages", seed=1
