@@ -31,7 +31,7 @@ class ProfilerOverhead:
     """Whole-process time of a workload under `perfkit profile` vs plain python."""
 
     def make_inputs(self, params: dict[str, Any]) -> dict[str, Any]:
-        script, _func = WORKLOADS[params["workload"]]
+        script = WORKLOADS[params["workload"]]
         return {"script": str(examples_dir() / script), "args": ["--scale", str(params["scale"])]}
 
     def _run(self, cmd: list[str]) -> str:

@@ -40,7 +40,7 @@ SHORT_THREAD = """
 import threading
 def spin():
     t = 0
-    for i in range(400_000):
+    for i in range(4_000_000):  # ~0.25 s: a few dozen samples at 100 Hz, still "short"
         t += i
 th = threading.Thread(target=spin, name="short-lived-worker")
 th.start()

@@ -26,7 +26,7 @@ def _work(n: int) -> float:
 
 def _profile() -> perfkit.Profile:
     with perfkit.profile(hints=False) as p:
-        _work(200_000)
+        _work(3_000_000)
     return p.result
 
 

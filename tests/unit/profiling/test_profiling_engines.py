@@ -143,7 +143,9 @@ def test_memory_engine_notes_arrays_alive_at_the_end_without_any_sample():
 
     engine = MemoryEngine(interval_s=60.0, tracemalloc_mode="off")
     engine.start()
-    big = np.ones(2_000_000)  # 16 MB, touched
+    # 64 MB: above glibc's largest dynamic mmap threshold (32 MB), so it always gets fresh pages
+    # (a 16 MB array could reuse heap pages freed by earlier tests and barely move RSS).
+    big = np.ones(8_000_000)
     engine.stop()
     collector = Collector()
     engine.contribute(collector)
