@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "reports" / "pytest-plugin.md"))
     args = parser.parse_args(argv)
     from perfkit._atomic import atomic_write_text
-    from perfkit._env import bench_conditions, load_average
+    from perfkit._env import bench_conditions, wait_for_idle
 
     before = bench_conditions()
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):
             for name, extra in VARIANTS.items():
                 times[name].append(_run(folder, extra))
-    load_after = load_average()
+    load_after = wait_for_idle()
     medians = {name: statistics.median(v) for name, v in times.items()}
     base = medians["not loaded (-p no:perfkit)"]
     ratio = medians["loaded, off (default)"] / base

@@ -17,12 +17,12 @@ playbook module) keeps a full study under 5 minutes on an idle 2-core machine.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 
+from perfkit._env import wait_for_idle
 from perfkit.bench.compare import parse_threshold
 from perfkit.bench.gate import Side, repo_root, resolve, run_gate, worktree
 from perfkit.errors import PerfkitError
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             raise PerfkitError("--runs must be >= 1 and --factor > 1")
         threshold = parse_threshold(args.threshold)
         started = time.perf_counter()
-        load_before = os.getloadavg()[0]
+        load_before = wait_for_idle()
         bandwidth = copy_bandwidth()
         runs, sha = study(
             args.runs,
@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             repeat=args.repeat,
             threshold=threshold,
         )
-        load_after = os.getloadavg()[0]
+        load_after = wait_for_idle()
         settings = (
             f"group {args.group}, -k {args.pattern}, quick grid, {args.rounds} rounds x "
             f"{args.repeat} samples per side, threshold {threshold:.0%}, alpha 0.01"

@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from perfkit._atomic import atomic_write_text
-    from perfkit._env import bench_conditions, load_average
+    from perfkit._env import bench_conditions, wait_for_idle
 
     ap = argparse.ArgumentParser(prog="python -m perfkit.compress.qat_cases", description=__doc__)
     ap.add_argument("--out", default="reports/qat.md", help="markdown report to write")
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     clips, seconds = (32, 0.25) if args.quick else (128, 0.5)
     audio = audio_bundle(clips, seconds)
     audio_rows = _rows(audio, max(3, args.repeat // 4))
-    after = load_average()
+    after = wait_for_idle()
     loads = [x for x in (before["load_average_1m"], after) if x is not None]
     judged = bool(loads) and max(loads) <= MAX_LOAD
 

@@ -187,7 +187,7 @@ def measure(
     programs: Sequence[str], tools: Sequence[str] = TOOLS, repeat: int = 3
 ) -> dict[str, Any]:
     """Every tool on every program, ``repeat`` interleaved rounds; medians and ratios."""
-    from perfkit._env import bench_conditions, load_average
+    from perfkit._env import bench_conditions, wait_for_idle
 
     before = bench_conditions()
     results: dict[str, Any] = {"repeat": repeat, "programs": {}, "startup": {}, "skipped": []}
@@ -211,7 +211,7 @@ def measure(
             for tool, cmd in cmds.items():
                 runs[tool].append(run_once(cmd))
         results["startup"] = _summarise(runs)
-    results["conditions"] = {**before, "load_average_1m_after": load_average()}
+    results["conditions"] = {**before, "load_average_1m_after": wait_for_idle()}
     results["targets"] = targets(results)
     return results
 

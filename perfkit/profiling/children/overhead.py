@@ -262,10 +262,12 @@ def main(argv: list[str] | None = None) -> int:
         from perfkit.errors import UsageError
 
         raise UsageError("--repeat must be >= 1 and --scale > 0", "e.g. --repeat 5 --scale 1")
-    before = os.getloadavg()[0]
+    from perfkit._env import wait_for_idle
+
+    before = wait_for_idle()
     info = machine()
     results = measure(args.repeat, args.scale, tuple(args.workload or WORKLOADS))
-    after = os.getloadavg()[0]
+    after = wait_for_idle()
     md = to_markdown(results, info, (before, after))
     sys.stdout.write(md)
     from perfkit._atomic import atomic_write_text, dumps_strict

@@ -156,3 +156,18 @@ def test_dumps_strict_handles_deep_documents() -> None:
         assert dumps_strict(doc).count("[") == 5000
     finally:
         sys.setrecursionlimit(old)
+
+
+def test_wait_for_idle_returns_at_once_when_told_not_to_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from perfkit import _env
+
+    monkeypatch.setattr(_env, "load_average", lambda: 3.0)
+    t0 = _time.monotonic()
+    assert _env.wait_for_idle(max_wait_s=0) == 3.0
+    assert _time.monotonic() - t0 < 1.0
+    readings = iter([2.0, 1.0, 0.3])
+    monkeypatch.setattr(_env, "load_average", lambda: next(readings))
+    monkeypatch.setattr(_env.time, "sleep", lambda s: None)
+    assert _env.wait_for_idle(max_wait_s=60) == 0.3
