@@ -157,19 +157,23 @@ class LoadWatch:
         while not self._stop.wait(1.0):
             self.samples.append(self.now())
 
-    def __enter__(self) -> LoadWatch:
+    @staticmethod
+    def settled() -> float:
+        """The load once idle (before a run) or once our own load decayed (after it)."""
         from perfkit._env import wait_for_idle
 
-        self.samples.append(wait_for_idle())  # before: wait for an idle machine
+        load = wait_for_idle()
+        return float("nan") if load is None else load
+
+    def __enter__(self) -> LoadWatch:
+        self.samples.append(self.settled())  # before: wait for an idle machine
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        from perfkit._env import wait_for_idle
-
-        self.samples.append(wait_for_idle())  # after: once our own load has decayed
+        self.samples.append(self.settled())  # after: once our own load has decayed
 
     @property
     def peak(self) -> float:

@@ -46,8 +46,36 @@ def test_scores_and_verdicts_count_correctly() -> None:
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[ev.Outcome]:
-    keep: Path = tmp_path_factory.mktemp("hint-corpus")
-    return ev.evaluate(PROGRAMS, keep)
+    """One profile per program; a program that missed a planted hint is profiled once more.
+
+    On a loaded CI machine (the other xdist worker busy) a run can come out with too few samples
+    for a rule that needs CPU/wall evidence. A second run may supply the missing hint, but every
+    hint either run gives that is not expected still counts against precision, so the retry can
+    only forgive sampling noise, never a rule that does not fire or fires wrongly.
+    """
+    first = ev.evaluate(PROGRAMS, tmp_path_factory.mktemp("hint-corpus"))
+    again = [o.program for o in first if o.missed]
+    if not again:
+        return first
+    second = {o.program.file: o for o in ev.evaluate(again, tmp_path_factory.mktemp("retry"))}
+    merged = []
+    for o in first:
+        s = second.get(o.program.file)
+        if s is None:
+            merged.append(o)
+            continue
+        found = sorted(set(o.found) | set(s.found))
+        merged.append(
+            ev.Outcome(
+                o.program,
+                found=found,
+                missed=[m for m in o.missed if m not in found],
+                unexpected=o.unexpected + [u for u in s.unexpected if u not in o.unexpected],
+                wall_s=o.wall_s + s.wall_s,
+                error=o.error or s.error,
+            )
+        )
+    return merged
 
 
 @pytest.mark.slow
