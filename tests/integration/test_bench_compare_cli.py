@@ -13,7 +13,9 @@ from test_bench_cli import TEST_CASES
 
 def test_compare_flags_a_planted_slowdown_and_ignores_a_rerun(run_perfkit, tmp_path: Path) -> None:
     saved = tmp_path / "saved.json"
-    args = ("bench", "--group", "zz_compare_test")
+    # 15 samples a side: with 5, two sleeps stretched by a busy CI machine (the other xdist
+    # worker) were enough to make a real 2x slowdown "not significant" (p >= 0.01)
+    args = ("bench", "--group", "zz_compare_test", "--repeat", "15")
     first = run_perfkit(*args, "--out", str(saved), env=TEST_CASES)
     assert first.returncode == 0, first.stderr
 

@@ -37,12 +37,15 @@ def test_sampler_attributes_time_to_the_busy_function():
 
 
 def test_decorator_profiles_each_call_and_saves(tmp_path):
-    @pp.profile(memory=True)
+    # 1 ms sampling and a call of ~0.1 s: at the default 100 Hz a 40 ms call on a busy CI
+    # machine can end before the sampler thread is first scheduled (no sample, no tree)
+    @pp.profile(memory=True, interval_s=0.001)
     def job(n):
         return spin(n)
 
-    assert job(400_000) == spin(400_000)
+    assert job(1_500_000) == spin(1_500_000)
     prof = job.profile.result
+    assert prof.sample_count > 0
     assert prof.program.endswith("job") and prof.memory is not None
     assert prof.threads[0].root.children[0].function.endswith("job")
     written = job.profile.save(tmp_path / "rep")
