@@ -198,8 +198,20 @@ def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
             stack.extend(ast.iter_child_nodes(node))
 
 
+#: id(tree) -> (tree, line -> its nodes in ast.walk order): one walk per tree, not per line.
+_LINE_INDEX: dict[int, tuple[ast.Module, dict[int, list[ast.AST]]]] = {}
+
+
 def _nodes_on_line(tree: ast.Module, line: int) -> list[ast.AST]:
-    return [n for n in ast.walk(tree) if getattr(n, "lineno", None) == line]
+    hit = _LINE_INDEX.get(id(tree))
+    if hit is None or hit[0] is not tree:
+        index: dict[int, list[ast.AST]] = {}
+        for n in ast.walk(tree):
+            index.setdefault(getattr(n, "lineno", None), []).append(n)  # type: ignore[arg-type]
+        if len(_LINE_INDEX) >= 64:  # as many as _parse keeps
+            _LINE_INDEX.clear()
+        hit = _LINE_INDEX[id(tree)] = (tree, index)
+    return list(hit[1].get(line, ()))
 
 
 def _line_seconds(profile: Profile, filename: str, lines: range) -> float:
