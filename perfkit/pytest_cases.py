@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from perfkit.bench import registry
-from perfkit.bench.case import Case, case_id
+from perfkit.bench.case import Case, SkipCase, case_id
 
 QUICK = os.environ.get("PERFKIT_BENCH_GRID", "quick") != "full"
 
@@ -41,8 +42,8 @@ def selected_cases(which: str | None = None) -> list[Case]:
     return [c for c in registry.all_cases() if c.module in own]
 
 
-def points(cases: list[Case]) -> list[Any]:
-    """One pytest param per (case, grid point, device, side)."""
+def points(cases: Sequence[Case]) -> list[Any]:
+    """One pytest param per (case, grid point, device, side); CUDA points carry the gpu mark."""
     out = []
     for c in cases:
         for device in c.devices:
@@ -69,8 +70,12 @@ def _inputs(name: str, key: str, device: str) -> Any:
     return c.make_inputs({**params, "device": device})
 
 
-@pytest.mark.parametrize(("case", "params", "device", "side"), points(selected_cases()))
-def test_case(benchmark: Any, case: Case, params: dict, device: str, side: str) -> None:
+def run_side(benchmark: Any, case: Case, params: dict, device: str, side: str) -> None:
+    """Time one side of one case point with pytest-benchmark; the candidate is also checked.
+
+    A point this machine cannot run (no CUDA, a case raising :class:`SkipCase`) is skipped
+    with the reason.
+    """
     key = case_id(case.name, params)
     if device == "cuda":
         from perfkit.bench.runner import require_device
@@ -79,7 +84,10 @@ def test_case(benchmark: Any, case: Case, params: dict, device: str, side: str) 
             require_device("cuda")
         except Exception as exc:  # no CUDA here: skipped with the reason
             pytest.skip(str(exc))
-    inputs = _inputs(case.name, key, device)
+    try:
+        inputs = _inputs(case.name, key, device)
+    except SkipCase as exc:
+        pytest.skip(str(exc))
     benchmark.group = f"{key}-{device}"
     benchmark.extra_info.update(
         {"case": case.name, "side": side, "device": device, "params": dict(params)}
@@ -88,3 +96,14 @@ def test_case(benchmark: Any, case: Case, params: dict, device: str, side: str) 
     if side == "candidate":
         verdict = case.check(case.baseline(inputs), out)
         assert verdict.ok, f"{key}: {verdict.detail}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # parametrized at collection, so importing this module (as perfkit's own suite does for
+    # points/run_side) loads no case modules
+    if metafunc.function is test_case:
+        metafunc.parametrize(("case", "params", "device", "side"), points(selected_cases()))
+
+
+def test_case(benchmark: Any, case: Case, params: dict, device: str, side: str) -> None:
+    run_side(benchmark, case, params, device, side)

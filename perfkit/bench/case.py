@@ -14,6 +14,12 @@ from typing import Any
 DEVICES = ("cpu", "cuda")
 
 
+class SkipCase(Exception):  # noqa: N818 - named like pytest's skip: it is not an error
+    """Raised by a case's ``make_inputs`` when this machine cannot run it (a missing optional
+    wheel such as ``onnxruntime-gpu``, a missing device): the point is reported as skipped
+    with the reason, never as an error or a failed check."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a case's ``check`` measured: did the candidate keep the baseline's answer?

@@ -10,7 +10,7 @@ from pathlib import Path
 from perfkit import __version__
 from perfkit._env import commit_info, gpu_info, machine_info, utc_now_iso
 from perfkit.bench import registry
-from perfkit.bench.case import DEVICES, Case, Verdict, case_id
+from perfkit.bench.case import DEVICES, Case, SkipCase, Verdict, case_id
 from perfkit.bench.results import BenchRun, CaseResult
 from perfkit.bench.timer import MIN_REPEAT, time_pair
 from perfkit.errors import DeviceUnavailableError, UsageError
@@ -73,6 +73,8 @@ def run_point(case: Case, params: dict, device: str, repeat: int) -> CaseResult:
             warmup=0,  # the check's calls above were the warm-up
             device=device,
         )
+    except SkipCase as exc:
+        return CaseResult(status="skipped", error=f"{stage}: {exc}", **common)
     except Exception as exc:  # a failing case is reported; the run goes on
         last = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"

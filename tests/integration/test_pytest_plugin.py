@@ -80,7 +80,7 @@ def test_works_under_xdist(project: Path) -> None:
 def test_cases_bridge_runs_a_projects_cases_under_pytest_benchmark(tmp_path: Path) -> None:
     pytest.importorskip("pytest_benchmark")
     (tmp_path / "mycases.py").write_text(
-        "from perfkit.bench import case, Verdict\n"
+        "from perfkit.bench import case, SkipCase, Verdict\n"
         "@case('sum_squares', group='mine', params={'n': [1000]})\n"
         "class SumSquares:\n"
         "    def make_inputs(self, p): return list(range(p['n']))\n"
@@ -90,6 +90,12 @@ def test_cases_bridge_runs_a_projects_cases_under_pytest_benchmark(tmp_path: Pat
         "        return sum(out)\n"
         "    def candidate(self, xs): return sum(x * x for x in xs)\n"
         "    def check(self, b, c): return Verdict(b == c, f'{b} == {c}')\n"
+        "@case('needs_a_wheel', group='mine')\n"
+        "class NeedsAWheel:\n"
+        "    def make_inputs(self, p): raise SkipCase('needs onnxruntime-gpu')\n"
+        "    def baseline(self, x): return x\n"
+        "    def candidate(self, x): return x\n"
+        "    def check(self, b, c): return Verdict(True)\n"
     )
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     env_cases = {"PERFKIT_CASES": "mycases"}
@@ -113,7 +119,7 @@ def test_cases_bridge_runs_a_projects_cases_under_pytest_benchmark(tmp_path: Pat
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "test_case[sum_squares" in proc.stdout
-    assert "2 passed" in proc.stdout
+    assert "2 passed, 2 skipped" in proc.stdout and "needs onnxruntime-gpu" in proc.stdout
 
 
 def test_cases_bridge_names_a_broken_case_module(tmp_path: Path) -> None:

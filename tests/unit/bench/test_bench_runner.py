@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfkit.bench import Case, Verdict
+from perfkit.bench import Case, SkipCase, Verdict
 from perfkit.bench.runner import default_results_path, require_device, run_cases, run_point
 from perfkit.errors import DeviceUnavailableError, UsageError
 
@@ -52,6 +52,27 @@ def test_check_returning_something_else_is_an_error() -> None:
 def test_case_without_the_device_is_skipped() -> None:
     r = run_point(_case("cpu_only"), {}, "cuda", 5)
     assert r.status == "skipped" and "no cuda form" in r.error
+
+
+def test_a_case_that_cannot_run_here_is_skipped_with_its_reason_not_an_error() -> None:
+    def needs_wheel(p):
+        raise SkipCase("needs onnxruntime-gpu, which is not installed")
+
+    cases = [
+        Case(
+            name="a_gpu_wheel",
+            group="t",
+            make_inputs=needs_wheel,
+            baseline=lambda x: x,
+            candidate=lambda x: x,
+            check=lambda b, c: Verdict(True),
+        ),
+        _case("b_fine"),
+    ]
+    run = run_cases(cases, repeat=5)
+    assert [r.status for r in run.results] == ["skipped", "passed"]
+    assert "needs onnxruntime-gpu" in run.results[0].error
+    assert run.failed == []
 
 
 def test_make_inputs_receives_the_device() -> None:
