@@ -21,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exit 1 when total wall time grew by more than PCT percent (CI gate)",
     )
     p.add_argument("--top", type=int, default=15, help="functions to show (default 15)")
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown", "html", "json"),
+        default="text",
+        help="text (default), markdown (for a PR comment), html, or json (every function)",
+    )
     p.set_defaults(func=run)
 
 
@@ -30,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from perfkit.errors import UsageError
-    from perfkit.profiling.diff import diff_profiles, format_diff
+    from perfkit.profiling.diff import diff_profiles
+    from perfkit.render import _table
+    from perfkit.render.reports import diff_document, diff_table
     from perfkit.profiling.model import Profile
 
     if args.fail_if_slower is not None and not (
@@ -46,7 +54,13 @@ def run(args: argparse.Namespace) -> int:
         if not math.isfinite(p.wall_s):  # pragma: no cover - the schema refuses it first
             raise UsageError(f"{name}: wall_s is not a finite number", "re-create the profile")
     d = diff_profiles(before, after)
-    sys.stdout.write(format_diff(d, top=args.top))
+    if args.format == "json":
+        from perfkit._atomic import dumps_strict
+
+        sys.stdout.write(dumps_strict(diff_document(d), indent=2) + "\n")
+    else:
+        to = {"text": _table.to_text, "markdown": _table.to_markdown, "html": _table.to_html}
+        sys.stdout.write(to[args.format](diff_table(d, top=args.top)))
     if args.fail_if_slower is not None and d.wall_change_pct > args.fail_if_slower:
         print(
             f"perfkit: total got {d.wall_change_pct:.1f}% slower "

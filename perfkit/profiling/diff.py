@@ -116,34 +116,8 @@ def diff_profiles(before: Profile, after: Profile) -> ProfileDiff:
 
 
 def format_diff(d: ProfileDiff, top: int = 15) -> str:
-    """A plain-text report of ``d`` (what ``perfkit diff`` prints)."""
-    from perfkit.render._fmt import seconds, size
+    """A plain-text report of ``d`` (what ``perfkit diff`` prints): the render registry's table."""
+    from perfkit.render._table import to_text
+    from perfkit.render.reports import diff_table
 
-    sign = "slower" if d.wall_delta_s > 0 else "faster"
-    lines = [
-        f"before: {d.before.program} ({d.before.started_at})  wall {seconds(d.before.wall_s)}",
-        f"after:  {d.after.program} ({d.after.started_at})  wall {seconds(d.after.wall_s)}",
-        f"total: {seconds(abs(d.wall_delta_s))} {sign} ({d.wall_change_pct:+.1f}%, "
-        f"speed-up x{d.speedup:.2f})",
-    ]
-    if d.peak_rss_delta_bytes is not None:
-        assert d.before.memory and d.after.memory
-        lines.append(
-            f"peak RSS: {size(d.before.memory.peak_rss_bytes)} -> "
-            f"{size(d.after.memory.peak_rss_bytes)} ({size(d.peak_rss_delta_bytes)})"
-        )
-    lines.append("")
-    lines.append(f"{'own before':>11} {'own after':>11} {'own Δ':>11} {'total Δ':>11}  function")
-    for r in d.functions[:top]:
-        lines.append(
-            f"{seconds(r.before_self_s):>11} {seconds(r.after_self_s):>11} "
-            f"{_signed(r.self_delta_s):>11} {_signed(r.total_delta_s):>11}  {r.function}"
-            + (f"  [{r.status}]" if r.status in ("new", "gone") else "")
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _signed(s: float) -> str:
-    from perfkit.render._fmt import seconds
-
-    return ("+" if s > 0 else "-" if s < 0 else "") + seconds(abs(s))
+    return to_text(diff_table(d, top=top))

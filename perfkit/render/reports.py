@@ -144,7 +144,8 @@ DIFF_TOP = 30
 
 
 def _signed(s: float) -> str:
-    return ("+" if s > 0 else "−" if s < 0 else "") + _fmt.seconds(abs(s))
+    # ASCII signs: the text form is grepped and parsed by scripts
+    return ("+" if s > 0 else "-" if s < 0 else "") + _fmt.seconds(abs(s))
 
 
 def diff_table(d: ProfileDiff, top: int = DIFF_TOP) -> Table:

@@ -47,14 +47,27 @@ def test_diff_reports_the_speed_up_per_function(profiles, tmp_path):
     slow, fixed = profiles
     res = cli("diff", str(slow), str(fixed), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert "faster" in res.stdout.splitlines()[2]
-    speedup = float(res.stdout.split("speed-up x")[1].split(")")[0])
+    assert "faster" in res.stdout.splitlines()[1]
+    speedup = float(res.stdout.split("speed-up ")[1].split("×")[0])
     assert speedup > 1.2
-    table = res.stdout.split("function\n", 1)[1].splitlines()
-    # columns: own before (2 tokens), own after (2), own delta (2), total delta (2), function
-    rows = {ln.split()[8]: ln.split() for ln in table if len(ln.split()) > 8}
+    lines = res.stdout.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("function"))
+    # columns: function, own before (2 tokens), own after (2), own delta (2), total delta (2)
+    rows = {ln.split()[0]: ln.split() for ln in lines[head + 1 :] if len(ln.split()) > 8}
     assert {"sma", "rsi"} <= set(rows)
-    assert rows["sma"][4].startswith("-") and rows["rsi"][4].startswith("-")  # own time down
+    assert rows["sma"][5].startswith("-") and rows["rsi"][5].startswith("-")  # own time down
+
+
+def test_diff_formats_for_a_pr_comment_and_for_scripts(profiles, tmp_path):
+    slow, fixed = profiles
+    md = cli("diff", str(slow), str(fixed), "--format", "markdown", cwd=tmp_path)
+    assert md.returncode == 0, md.stderr
+    assert "| function | own before |" in md.stdout and "\n| sma | " in md.stdout
+    doc = json.loads(cli("diff", str(slow), str(fixed), "--format", "json", cwd=tmp_path).stdout)
+    assert doc["kind"] == "perfkit.profile.diff" and doc["speedup"] > 1.2
+    assert {"sma", "rsi"} <= {f["function"].rsplit(".", 1)[-1] for f in doc["functions"]}
+    page = cli("diff", str(slow), str(fixed), "--format", "html", cwd=tmp_path).stdout
+    assert page.startswith("<!DOCTYPE html>") and "<td>sma</td>" in page.replace(" ", "")
 
 
 def test_fail_if_slower_gates_a_regression(profiles, tmp_path):

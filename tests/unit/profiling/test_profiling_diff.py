@@ -32,7 +32,8 @@ def test_diff_matches_by_name_across_files_and_sorts_by_impact(profile):
     assert [r.function for r in d.functions][:2] == ["sma", "vectorised"]
     assert {r.function: r.status for r in d.functions}["vectorised"] == "new"
     text = format_diff(d)
-    assert "speed-up x4.00" in text and "1.50 s faster" in text
+    assert "speed-up 4.00×" in text and "1.50 s faster" in text
+    assert "vectorised" in text and "new" in text
 
 
 def test_peak_rss_delta_only_with_memory_on_both_sides(profile):
