@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from perfkit.bench.case import Verdict, case
+from perfkit.bench.case import SkipCase, Verdict, case
 from perfkit.errors import MissingDependencyError
 
 try:
@@ -369,107 +369,112 @@ class _EncoderCase:
         )
 
 
+def _form_case(
+    cls_name: str,
+    base: type,
+    form: str,
+    doc: str,
+    baseline_label: str,
+    candidate_label: str,
+    *,
+    devices: tuple[str, ...] = ("cpu",),
+) -> type:
+    """Register one compression case: ``base``'s comparison bound to ``form``.
+
+    The case is named ``compress_encoder_<form>`` (``compress_digits_<form>`` for the digits
+    classifier), in group ``compression``, on the full-size params with quick tiny ones.
+
+    Returns
+    -------
+    type
+        The registered case class (a subclass of ``base`` with ``form`` and ``doc`` set).
+    """
+    digits = getattr(base, "family", "encoder") == "digits"
+    cls = type(cls_name, (base,), {"form": form, "__doc__": doc, "__module__": __name__})
+    return case(
+        f"compress_{'digits' if digits else 'encoder'}_{form}",
+        "compression",
+        params=_DIG_PARAMS if digits else _ENC_PARAMS,
+        quick_params=_DIG_QUICK if digits else _ENC_QUICK,
+        devices=devices,
+        baseline_label=baseline_label,
+        candidate_label=candidate_label,
+    )(cls)
+
+
 _ENC_PARAMS = {"model": ["minilm"], "batch": [32]}
 _ENC_QUICK = {"model": ["tiny"], "batch": [16]}
 
 
-@case(
-    "compress_encoder_ort_fp32",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="onnxruntime fp32 (fused)",
+EncoderOrtFp32 = _form_case(
+    "EncoderOrtFp32",
+    _EncoderCase,
+    "ort_fp32",
+    "Sentence encoder: torch fp32 vs ONNX Runtime fp32 with BERT fusion.",
+    "torch fp32",
+    "onnxruntime fp32 (fused)",
 )
-class EncoderOrtFp32(_EncoderCase):
-    """Sentence encoder: torch fp32 vs ONNX Runtime fp32 with BERT fusion."""
-
-    form = "ort_fp32"
 
 
-@case(
-    "compress_encoder_ort_dynamic_int8",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="onnxruntime dynamic int8",
+EncoderOrtDynamic = _form_case(
+    "EncoderOrtDynamic",
+    _EncoderCase,
+    "ort_dynamic_int8",
+    "Sentence encoder: torch fp32 vs fused ONNX Runtime dynamic int8 (per-channel).",
+    "torch fp32",
+    "onnxruntime dynamic int8",
 )
-class EncoderOrtDynamic(_EncoderCase):
-    """Sentence encoder: torch fp32 vs fused ONNX Runtime dynamic int8 (per-channel)."""
-
-    form = "ort_dynamic_int8"
 
 
-@case(
-    "compress_encoder_ort_retrieval_int8",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="onnxruntime dynamic uint8, retrieval-fit layers",
+EncoderOrtRetrieval = _form_case(
+    "EncoderOrtRetrieval",
+    _EncoderCase,
+    "ort_retrieval_int8",
+    "Sentence encoder: torch fp32 vs ORT dynamic int8 on the layers a retrieval-agreement "
+    "sensitivity search allows (uint8 weights).",
+    "torch fp32",
+    "onnxruntime dynamic uint8, retrieval-fit layers",
 )
-class EncoderOrtRetrieval(_EncoderCase):
-    """Sentence encoder: torch fp32 vs ORT dynamic int8 on the layers a retrieval-agreement
-    sensitivity search allows (uint8 weights)."""
-
-    form = "ort_retrieval_int8"
 
 
-@case(
-    "compress_encoder_torch_dynamic_int8",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="torch dynamic int8 (fbgemm)",
+EncoderTorchDynamic = _form_case(
+    "EncoderTorchDynamic",
+    _EncoderCase,
+    "torch_dynamic_int8",
+    "Sentence encoder: torch fp32 vs torch dynamic int8 Linear layers (per-channel).",
+    "torch fp32",
+    "torch dynamic int8 (fbgemm)",
 )
-class EncoderTorchDynamic(_EncoderCase):
-    """Sentence encoder: torch fp32 vs torch dynamic int8 Linear layers (per-channel)."""
-
-    form = "torch_dynamic_int8"
 
 
-@case(
-    "compress_encoder_ort_static_int8",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="onnxruntime static int8 + fallback",
+EncoderOrtStatic = _form_case(
+    "EncoderOrtStatic",
+    _EncoderCase,
+    "ort_static_int8",
+    "Sentence encoder: torch fp32 vs ORT static QDQ int8 with sensitivity fallback.",
+    "torch fp32",
+    "onnxruntime static int8 + fallback",
 )
-class EncoderOrtStatic(_EncoderCase):
-    """Sentence encoder: torch fp32 vs ORT static QDQ int8 with sensitivity fallback."""
-
-    form = "ort_static_int8"
 
 
-@case(
-    "compress_encoder_student",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="teacher fp32",
-    candidate_label="distilled student fp32",
+EncoderStudent = _form_case(
+    "EncoderStudent",
+    _EncoderCase,
+    "student",
+    "Sentence encoder: teacher vs student (alternate layers) distilled on pydoc sentences.",
+    "teacher fp32",
+    "distilled student fp32",
 )
-class EncoderStudent(_EncoderCase):
-    """Sentence encoder: teacher vs student (alternate layers) distilled on pydoc sentences."""
-
-    form = "student"
 
 
-@case(
-    "compress_encoder_student_int8",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
-    baseline_label="teacher fp32",
-    candidate_label="distilled student + ORT int8",
+EncoderStudentInt8 = _form_case(
+    "EncoderStudentInt8",
+    _EncoderCase,
+    "student_int8",
+    "Sentence encoder: teacher vs distilled student quantized with ORT dynamic int8.",
+    "teacher fp32",
+    "distilled student + ORT int8",
 )
-class EncoderStudentInt8(_EncoderCase):
-    """Sentence encoder: teacher vs distilled student quantized with ORT dynamic int8."""
-
-    form = "student_int8"
 
 
 class _CudaFormCase:
@@ -509,50 +514,38 @@ class _CudaFormCase:
         return _verdict(base, cand, self._bound, "embedding", {})
 
 
-@case(
-    "compress_encoder_autocast_fp16",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
+EncoderAutocastFp16 = _form_case(
+    "EncoderAutocastFp16",
+    _CudaFormCase,
+    "autocast_fp16",
+    "Sentence encoder: fp32 vs fp16 autocast (a GPU form; runs on CPU too).",
+    "fp32",
+    "autocast fp16",
     devices=("cpu", "cuda"),
-    baseline_label="fp32",
-    candidate_label="autocast fp16",
 )
-class EncoderAutocastFp16(_CudaFormCase):
-    """Sentence encoder: fp32 vs fp16 autocast (a GPU form; runs on CPU too)."""
-
-    form = "autocast_fp16"
 
 
-@case(
-    "compress_encoder_autocast_bf16",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
+EncoderAutocastBf16 = _form_case(
+    "EncoderAutocastBf16",
+    _CudaFormCase,
+    "autocast_bf16",
+    "Sentence encoder: fp32 vs bf16 autocast (a GPU form; runs on CPU too).",
+    "fp32",
+    "autocast bf16",
     devices=("cpu", "cuda"),
-    baseline_label="fp32",
-    candidate_label="autocast bf16",
 )
-class EncoderAutocastBf16(_CudaFormCase):
-    """Sentence encoder: fp32 vs bf16 autocast (a GPU form; runs on CPU too)."""
-
-    form = "autocast_bf16"
 
 
-@case(
-    "compress_encoder_compile",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
+EncoderCompile = _form_case(
+    "EncoderCompile",
+    _CudaFormCase,
+    "compile",
+    "Sentence encoder: eager vs ``torch.compile`` on CUDA (skipped on CPU-only machines).",
+    "eager fp32",
+    "torch.compile fp32",
     # CUDA only: on this 2-core CPU inductor needs 20-30 s to compile, too long for a smoke run.
     devices=("cuda",),
-    baseline_label="eager fp32",
-    candidate_label="torch.compile fp32",
 )
-class EncoderCompile(_CudaFormCase):
-    """Sentence encoder: eager vs ``torch.compile`` on CUDA (skipped on CPU-only machines)."""
-
-    form = "compile"
 
 
 class _OrtCudaCase:
@@ -561,10 +554,15 @@ class _OrtCudaCase:
     form = ""
 
     def make_inputs(self, p: dict[str, Any]) -> dict[str, Any]:
-        from perfkit.compress._ort import OrtModel, to_fp16
+        from perfkit.compress._ort import OrtModel, ort_providers, to_fp16
         from perfkit.compress.models import to_tensors
+        from perfkit.errors import UsageError
 
         device = p["device"]
+        try:
+            ort_providers(device)  # before any model is built: skipping must cost nothing
+        except UsageError as exc:
+            raise SkipCase(str(exc)) from exc
         b = encoder_bundle(p["model"])
         fp32 = encoder_variant(p["model"], "ort_fp32")
         cand = fp32 if self.form == "ort_cuda_fp32" else OrtModel(to_fp16(fp32.model_bytes))
@@ -589,35 +587,27 @@ class _OrtCudaCase:
         return _verdict(base, cand, self._bound, "embedding", {})
 
 
-@case(
-    "compress_encoder_ort_cuda_fp32",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
+EncoderOrtCudaFp32 = _form_case(
+    "EncoderOrtCudaFp32",
+    _OrtCudaCase,
+    "ort_cuda_fp32",
+    "Sentence encoder: torch fp32 on CUDA vs fused ONNX on ORT's CUDA provider "
+    "(needs onnxruntime-gpu; skipped on CPU-only machines).",
+    "torch fp32 (CUDA)",
+    "onnxruntime CUDA provider fp32",
     devices=("cuda",),
-    baseline_label="torch fp32 (CUDA)",
-    candidate_label="onnxruntime CUDA provider fp32",
 )
-class EncoderOrtCudaFp32(_OrtCudaCase):
-    """Sentence encoder: torch fp32 on CUDA vs fused ONNX on ORT's CUDA provider (needs
-    onnxruntime-gpu; skipped on CPU-only machines)."""
-
-    form = "ort_cuda_fp32"
 
 
-@case(
-    "compress_encoder_ort_cuda_fp16",
-    "compression",
-    params=_ENC_PARAMS,
-    quick_params=_ENC_QUICK,
+EncoderOrtCudaFp16 = _form_case(
+    "EncoderOrtCudaFp16",
+    _OrtCudaCase,
+    "ort_cuda_fp16",
+    "Sentence encoder: torch fp32 on CUDA vs fp16 ONNX (float I/O) on ORT's CUDA provider.",
+    "torch fp32 (CUDA)",
+    "onnxruntime CUDA provider fp16",
     devices=("cuda",),
-    baseline_label="torch fp32 (CUDA)",
-    candidate_label="onnxruntime CUDA provider fp16",
 )
-class EncoderOrtCudaFp16(_OrtCudaCase):
-    """Sentence encoder: torch fp32 on CUDA vs fp16 ONNX (float I/O) on ORT's CUDA provider."""
-
-    form = "ort_cuda_fp16"
 
 
 # --- digits classifier ---------------------------------------------------------------------
@@ -649,6 +639,7 @@ def digits_variant(size: str, form: str) -> Any:
 
 
 class _DigitsCase:
+    family = "digits"  # named compress_digits_<form>, on the digits params
     form = ""
 
     def make_inputs(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -695,43 +686,31 @@ _DIG_PARAMS = {"size": ["full"]}
 _DIG_QUICK = {"size": ["small"]}
 
 
-@case(
-    "compress_digits_ort_dynamic_int8",
-    "compression",
-    params=_DIG_PARAMS,
-    quick_params=_DIG_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="onnxruntime dynamic int8",
+DigitsOrtDynamic = _form_case(
+    "DigitsOrtDynamic",
+    _DigitsCase,
+    "ort_dynamic_int8",
+    "Digits classifier: fp32 vs ORT dynamic int8; accuracy within 0.5 points.",
+    "torch fp32",
+    "onnxruntime dynamic int8",
 )
-class DigitsOrtDynamic(_DigitsCase):
-    """Digits classifier: fp32 vs ORT dynamic int8; accuracy within 0.5 points."""
-
-    form = "ort_dynamic_int8"
 
 
-@case(
-    "compress_digits_ort_static_int8",
-    "compression",
-    params=_DIG_PARAMS,
-    quick_params=_DIG_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="onnxruntime static int8",
+DigitsOrtStatic = _form_case(
+    "DigitsOrtStatic",
+    _DigitsCase,
+    "ort_static_int8",
+    "Digits classifier: fp32 vs ORT static QDQ int8; accuracy within 0.5 points.",
+    "torch fp32",
+    "onnxruntime static int8",
 )
-class DigitsOrtStatic(_DigitsCase):
-    """Digits classifier: fp32 vs ORT static QDQ int8; accuracy within 0.5 points."""
-
-    form = "ort_static_int8"
 
 
-@case(
-    "compress_digits_torch_dynamic_int8",
-    "compression",
-    params=_DIG_PARAMS,
-    quick_params=_DIG_QUICK,
-    baseline_label="torch fp32",
-    candidate_label="torch dynamic int8",
+DigitsTorchDynamic = _form_case(
+    "DigitsTorchDynamic",
+    _DigitsCase,
+    "torch_dynamic_int8",
+    "Digits classifier: fp32 vs torch dynamic int8; accuracy within 0.5 points.",
+    "torch fp32",
+    "torch dynamic int8",
 )
-class DigitsTorchDynamic(_DigitsCase):
-    """Digits classifier: fp32 vs torch dynamic int8; accuracy within 0.5 points."""
-
-    form = "torch_dynamic_int8"

@@ -11,6 +11,7 @@ softened-output idea applied to the in-batch similarity matrix).
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,10 +115,16 @@ class DistillResult:
         return [row["loss"] for row in self.log]
 
 
-class _LastHidden:
-    """Forward hook on the last layer of a model's layer stack: captures its output."""
+class _LayerOutputs:
+    """Forward hooks on chosen layers of a model's layer stack: capture their outputs.
 
-    def __init__(self, model: Any, layers_path: str | None) -> None:
+    ``which`` holds indices into the stack (default ``[-1]``, the last layer); ``values`` the
+    captured outputs in that order (``None`` for a layer that did not run, e.g. LayerDrop).
+    """
+
+    def __init__(
+        self, model: Any, layers_path: str | None, which: Sequence[int] | None = None
+    ) -> None:
         from perfkit.compress.students import find_layers
 
         path, layers = find_layers(model, layers_path)
@@ -126,14 +133,57 @@ class _LastHidden:
                 f"{type(model).__name__}.{path} is empty: no last hidden state to match",
                 "set beta_hidden=0 or give the model at least one layer",
             )
-        self.value: torch.Tensor | None = None
-        self.handle = layers[-1].register_forward_hook(self._hook)
+        self.n_layers = len(layers)
+        self.which = list(which) if which is not None else [len(layers) - 1]
+        self.values: list[torch.Tensor | None] = [None] * len(self.which)
+        self.handles = [
+            layers[i].register_forward_hook(self._hook(k)) for k, i in enumerate(self.which)
+        ]
 
-    def _hook(self, module: Any, args: Any, output: Any) -> None:
-        self.value = output[0] if isinstance(output, tuple) else output
+    def _hook(self, k: int) -> Any:
+        def hook(module: Any, args: Any, output: Any) -> None:
+            self.values[k] = output[0] if isinstance(output, tuple) else output
+
+        return hook
+
+    @property
+    def value(self) -> torch.Tensor | None:
+        """The output of the last chosen layer."""
+        return self.values[-1]
+
+    def reset(self) -> None:
+        self.values = [None] * len(self.which)
 
     def close(self) -> None:
-        self.handle.remove()
+        for handle in self.handles:
+            handle.remove()
+
+
+def layer_map(student: Any, n_student: int, n_teacher: int) -> list[int]:
+    """The teacher layer each student layer imitates, one per student layer.
+
+    A student cut by :func:`~perfkit.compress.students.student_from_teacher` imitates the
+    teacher layers it was copied from (``student.kept_layers``); any other student spreads its
+    layers evenly over the teacher's, ending on the last (DistilBERT, TinyBERT).
+    """
+    kept = getattr(student, "kept_layers", None)
+    if kept is not None and len(kept) == n_student and all(0 <= i < n_teacher for i in kept):
+        return [int(i) for i in kept]
+    return [round((i + 1) * n_teacher / n_student) - 1 for i in range(n_student)]
+
+
+def lr_factor(step: int, total: int, schedule: str, warmup: float) -> float:
+    """The learning-rate multiplier at ``step`` of ``total``.
+
+    ``"constant"``: 1. ``"warmup_cosine"``: linear warm-up over the first ``warmup`` fraction of
+    the steps, then a cosine decay to 0 at the last step.
+    """
+    if schedule == "constant":
+        return 1.0
+    n_warm = max(1, int(round(warmup * total)))
+    if step < n_warm:
+        return (step + 1) / n_warm
+    return 0.5 * (1.0 + math.cos(math.pi * (step - n_warm) / max(1, total - n_warm)))
 
 
 def _batches(
@@ -161,16 +211,17 @@ def _trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def _cached_batches(
     teacher: Any,
-    t_hook: _LastHidden | None,
+    t_hook: _LayerOutputs | None,
     arrays: dict[str, np.ndarray],
     names: Sequence[str],
     batch_size: int,
     gen: torch.Generator,
-) -> list[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]]:
+) -> list[tuple[dict[str, torch.Tensor], torch.Tensor, tuple[torch.Tensor, ...] | None]]:
     """Fixed batches of similar length, each trimmed, with the teacher's outputs computed once.
 
     Sentences are ordered by length (ties broken at random) and cut into batches, so each batch
-    pads only to its own longest sentence; hidden states are stored in float16 to halve memory.
+    pads only to its own longest sentence; the hooked layers' outputs are stored in float16 to
+    halve memory.
     """
     n = len(arrays[names[0]])
     mask = arrays.get("attention_mask")
@@ -183,21 +234,23 @@ def _cached_batches(
             idx = order[i : i + batch_size]
             batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
             if t_hook is not None:
-                t_hook.value = None
+                t_hook.reset()
             t_out = teacher(*[batch[k] for k in names]).clone()
-            hidden = t_hook.value if t_hook is not None else None
-            out.append((batch, t_out, hidden.half().clone() if hidden is not None else None))
+            hidden = None
+            if t_hook is not None and all(v is not None for v in t_hook.values):
+                hidden = tuple(v.half().clone() for v in t_hook.values if v is not None)
+            out.append((batch, t_out, hidden))
     return out
 
 
 def _cached_stream(
-    cache: list[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]],
+    cache: list[tuple[dict[str, torch.Tensor], torch.Tensor, tuple[torch.Tensor, ...] | None]],
     gen: torch.Generator,
-) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor | None]]:
+) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor, list[torch.Tensor] | None]]:
     while True:
         for j in torch.randperm(len(cache), generator=gen).tolist():
             batch, t_out, hidden = cache[j]
-            yield batch, t_out, (hidden.float() if hidden is not None else None)
+            yield batch, t_out, ([h.float() for h in hidden] if hidden is not None else None)
 
 
 def distill(
@@ -218,6 +271,9 @@ def distill(
     layers_path: str | None = None,
     progress: bool = False,
     cache_teacher: bool = False,
+    hidden_layers: str = "last",
+    schedule: str = "constant",
+    warmup: float = 0.1,
 ) -> DistillResult:
     """Train ``student`` to imitate ``teacher`` on ``data``; deterministic under ``seed``.
 
@@ -247,6 +303,13 @@ def distill(
         then drawn in random order. Saves the teacher's forward pass on every step after the
         first epoch and the padding of short sentences. Needs the whole data set's teacher
         outputs in memory.
+    hidden_layers
+        ``"last"``: the hidden term matches the last layers' outputs. ``"all"``: every student
+        layer's output matches the teacher layer it imitates (:func:`layer_map`: the layers a
+        cut student was copied from), averaged over layers.
+    schedule, warmup
+        ``"constant"`` learning rate, or ``"warmup_cosine"``: linear warm-up over the first
+        ``warmup`` fraction of the steps, then cosine decay to 0 (:func:`lr_factor`).
 
     Returns
     -------
@@ -267,6 +330,12 @@ def distill(
         raise UsageError("epochs/steps must be positive", "e.g. steps=300")
     if lr <= 0 or batch_size <= 0:
         raise UsageError("lr and batch_size must be positive", "e.g. lr=5e-5, batch_size=32")
+    if hidden_layers not in ("last", "all"):
+        raise UsageError(f"unknown hidden_layers={hidden_layers!r}", "use 'last' or 'all'")
+    if schedule not in ("constant", "warmup_cosine"):
+        raise UsageError(f"unknown schedule={schedule!r}", "use 'constant' or 'warmup_cosine'")
+    if not 0.0 <= warmup < 1.0:
+        raise UsageError(f"warmup must be a fraction in [0, 1), got {warmup}", "e.g. warmup=0.1")
     names = input_names(student)
     if input_names(teacher) != names:
         raise UsageError(
@@ -297,8 +366,18 @@ def distill(
     gen = torch.Generator().manual_seed(seed)
     teacher.eval()
     student.train()
-    t_hook = _LastHidden(teacher, layers_path) if beta_hidden > 0 else None
-    s_hook = _LastHidden(student, layers_path) if beta_hidden > 0 else None
+    t_hook = s_hook = None
+    if beta_hidden > 0:
+        if hidden_layers == "all":
+            from perfkit.compress.students import find_layers
+
+            n_s = len(find_layers(student, layers_path)[1])
+            n_t = len(find_layers(teacher, layers_path)[1])
+            s_hook = _LayerOutputs(student, layers_path, range(n_s))
+            t_hook = _LayerOutputs(teacher, layers_path, layer_map(student, n_s, n_t))
+        else:
+            s_hook = _LayerOutputs(student, layers_path)
+            t_hook = _LayerOutputs(teacher, layers_path)
     projection = None
     params = list(student.parameters())
     log: list[dict[str, float]] = []
@@ -322,19 +401,26 @@ def distill(
                 # and a stale capture would point into the previous step's freed graph.
                 for hook in (t_hook, s_hook):
                     if hook is not None:
-                        hook.value = None
+                        hook.reset()
                 if t_out is None:
                     with torch.no_grad():
                         t_out = teacher(*inputs)
-                        t_hidden = t_hook.value if t_hook else None
+                        t_hidden = list(t_hook.values) if t_hook else None
                 s_out = student(*inputs)
-                s_hidden = s_hook.value if s_hook else None
-                if projection is None and s_hidden is not None and t_hidden is not None:
-                    if s_hidden.shape[-1] != t_hidden.shape[-1]:
-                        projection = nn.Linear(s_hidden.shape[-1], t_hidden.shape[-1])
+                # (student, teacher) outputs of the matched layers that both ran this step.
+                matched = [
+                    (sv, tv)
+                    for sv, tv in zip(s_hook.values if s_hook else [], t_hidden or [], strict=False)
+                    if sv is not None and tv is not None
+                ]
+                if projection is None and matched:
+                    if matched[0][0].shape[-1] != matched[0][1].shape[-1]:
+                        projection = nn.Linear(matched[0][0].shape[-1], matched[0][1].shape[-1])
                         params += list(projection.parameters())
                 if opt is None:
                     opt = torch.optim.Adam(params, lr=lr)
+                for group in opt.param_groups:
+                    group["lr"] = lr * lr_factor(step, total, schedule, warmup)
                 terms: dict[str, torch.Tensor] = {}
                 if task == "embedding":
                     if alpha_kl > 0:
@@ -346,10 +432,12 @@ def distill(
                         terms["kl"] = alpha_kl * kl_term(s_out, t_out, temperature)
                     if gamma_ce > 0:
                         terms["ce"] = gamma_ce * ce_term(s_out, batch["labels"])
-                if beta_hidden > 0 and s_hidden is not None and t_hidden is not None:
+                if beta_hidden > 0 and matched:
                     mask = batch.get("attention_mask")
-                    terms["hidden"] = beta_hidden * hidden_term(
-                        s_hidden, t_hidden, projection, mask
+                    terms["hidden"] = (
+                        beta_hidden
+                        * sum(hidden_term(sv, tv, projection, mask) for sv, tv in matched)
+                        / len(matched)
                     )
                 if not terms:  # only the hidden term was asked for and its layer was dropped
                     if progress:

@@ -274,18 +274,18 @@ def finetune_qat(
     return student.eval(), QATHistory(losses[0], losses[-1], steps, epochs)
 
 
+#: The keyword options :func:`quantize_qat` passes on to :func:`finetune_qat`.
+_TRAIN_OPTIONS = frozenset({"epochs", "lr", "batch_size", "kd_weight", "seed"})
+
+
 def quantize_qat(
     model: nn.Module,
     data: Inputs,
     labels: np.ndarray | None = None,
     *,
-    epochs: int = 5,
-    lr: float = 1e-3,
-    batch_size: int = 64,
-    kd_weight: float = 1.0,
     engine: str = "onnxruntime",
     calibration: Inputs | None = None,
-    seed: int = 0,
+    **train: Any,
 ) -> Any:
     """Quantization-aware training, exported to int8.
 
@@ -298,9 +298,10 @@ def quantize_qat(
         Named training inputs (the fine-tuning set; also the calibration set by default).
     labels
         Class labels for a classifier (optional): the loss mixes them with the fp32 outputs.
-    epochs, lr, batch_size, kd_weight, seed
-        Fine-tuning: Adam steps over shuffled batches; ``kd_weight`` weighs matching the fp32
-        model against the labels.
+    **train
+        Fine-tuning options of :func:`finetune_qat` (``epochs=5, lr=1e-3, batch_size=64,
+        kd_weight=1.0, seed=0``): Adam steps over shuffled batches; ``kd_weight`` weighs
+        matching the fp32 model against the labels.
     engine
         ``"onnxruntime"``: static QDQ int8 (int8 weights and activations, minmax calibration
         on ``calibration``), the form the fake quantization simulates. ``"torch"``: dynamic int8
@@ -324,10 +325,13 @@ def quantize_qat(
 
     if engine not in ("onnxruntime", "torch"):
         raise UsageError(f"unknown engine {engine!r}", "use 'onnxruntime' or 'torch'")
-    student, history = finetune_qat(
-        model, data, labels, epochs=epochs, lr=lr, batch_size=batch_size,
-        kd_weight=kd_weight, seed=seed,
-    )  # fmt: skip
+    unknown = sorted(set(train) - _TRAIN_OPTIONS)
+    if unknown:
+        raise UsageError(
+            f"quantize_qat got unknown options {unknown}",
+            f"its fine-tuning options are {', '.join(sorted(_TRAIN_OPTIONS))}",
+        )
+    student, history = finetune_qat(model, data, labels, **train)
     tuned = strip_qat(student, inplace=True)  # the student is this function's own copy
     calib = calibration if calibration is not None else data
     if engine == "onnxruntime":

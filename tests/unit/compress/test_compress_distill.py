@@ -115,16 +115,16 @@ def test_empty_data_and_wrong_inputs(digits_model, bert, tokens):
 def test_cached_teacher_outputs_match_live_ones_and_training_works(bert, tokens):
     import torch
 
-    from perfkit.compress.distillation import _cached_batches, _LastHidden, _trim
+    from perfkit.compress.distillation import _cached_batches, _LayerOutputs, _trim
 
-    hook = _LastHidden(bert, None)
+    hook = _LayerOutputs(bert, None)
     try:
         gen = torch.Generator().manual_seed(0)
         cache = _cached_batches(bert, hook, tokens, ["input_ids", "attention_mask"], 16, gen)
     finally:
         hook.close()
     assert sum(len(b["input_ids"]) for b, _, _ in cache) == len(tokens["input_ids"])
-    for batch, t_out, hidden in cache:
+    for batch, t_out, (hidden,) in cache:
         longest = int(batch["attention_mask"].sum(1).max())
         assert batch["input_ids"].shape[1] == longest  # trimmed to its longest sentence
         assert hidden.dtype == torch.float16 and hidden.shape[1] == longest
@@ -146,3 +146,65 @@ def test_distill_with_cached_teacher_reduces_loss(bert, tokens):
     res = distill(bert, student, tokens, steps=12, lr=1e-3, batch_size=16, cache_teacher=True)
     assert len(res.log) == 12
     assert np.mean(res.losses[-3:]) < res.losses[0]
+
+
+def test_layer_map_follows_kept_layers_or_spreads_evenly(bert):
+    from perfkit.compress import student_from_teacher
+    from perfkit.compress.distillation import layer_map
+
+    cut = student_from_teacher(bert, [0, 3])
+    assert layer_map(cut, 2, 4) == [0, 3]
+    plain = torch.nn.Module()
+    assert layer_map(plain, 2, 4) == [1, 3]
+    assert layer_map(plain, 3, 6) == [1, 3, 5]
+    assert layer_map(plain, 4, 4) == [0, 1, 2, 3]
+    assert layer_map(plain, 1, 12) == [11]
+
+
+def test_lr_factor_warmup_then_cosine_to_zero():
+    from perfkit.compress.distillation import lr_factor
+
+    assert [lr_factor(s, 100, "constant", 0.1) for s in (0, 50, 99)] == [1.0, 1.0, 1.0]
+    warm = [lr_factor(s, 100, "warmup_cosine", 0.1) for s in range(10)]
+    assert warm == pytest.approx([(s + 1) / 10 for s in range(10)])
+    assert lr_factor(10, 100, "warmup_cosine", 0.1) == pytest.approx(1.0)
+    decay = [lr_factor(s, 100, "warmup_cosine", 0.1) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(decay, decay[1:], strict=False))
+    assert lr_factor(100, 100, "warmup_cosine", 0.1) == pytest.approx(0.0, abs=1e-12)
+    assert lr_factor(55, 100, "warmup_cosine", 0.1) == pytest.approx(0.5)
+
+
+def test_all_layer_hidden_matching_hooks_every_student_layer(bert, tokens):
+    from perfkit.compress import distill, student_from_teacher
+    from perfkit.compress.distillation import _LayerOutputs
+
+    student = student_from_teacher(bert, [1, 3])
+    hooks = _LayerOutputs(bert, None, [1, 3])
+    try:
+        with torch.no_grad():
+            bert(*(torch.as_tensor(v[:4]) for v in tokens.values()))
+        assert [v.shape[0] for v in hooks.values] == [4, 4]
+        assert not torch.equal(hooks.values[0], hooks.values[1])
+    finally:
+        hooks.close()
+    # A student that IS the teacher's layers 1 and 3 plus training: the per-layer hidden term
+    # of the all-layer loss starts at the mismatch of layer 0 (student) vs 1 (teacher), which
+    # is non-zero, and falls.
+    res = distill(
+        bert, student, tokens, steps=8, lr=1e-3, batch_size=16, alpha_kl=0.0, alpha_cos=0.0,
+        hidden_layers="all", schedule="warmup_cosine", cache_teacher=True,
+    )  # fmt: skip
+    hid = [row["hidden"] for row in res.log]
+    assert len(hid) == 8 and hid[0] > 0 and np.mean(hid[-3:]) < hid[0]
+
+
+def test_distill_rejects_unknown_schedule_and_layers(bert, tokens):
+    from perfkit.compress import distill, student_from_teacher
+
+    student = student_from_teacher(bert, "alternate")
+    with pytest.raises(UsageError, match="hidden_layers"):
+        distill(bert, student, tokens, steps=1, hidden_layers="some")
+    with pytest.raises(UsageError, match="schedule"):
+        distill(bert, student, tokens, steps=1, schedule="step")
+    with pytest.raises(UsageError, match="warmup"):
+        distill(bert, student, tokens, steps=1, schedule="warmup_cosine", warmup=1.5)

@@ -79,6 +79,8 @@ def test_bad_qat_inputs_are_usage_errors(digits_model):
         quantize_qat(digits_model, {"x": x}, epochs=0)
     with pytest.raises(UsageError, match="no Linear"):
         quantize_qat(torch.nn.ReLU(), {"input": x})
+    with pytest.raises(UsageError, match="unknown options.*epoch"):
+        quantize_qat(digits_model, {"x": x}, epoch=3)  # a typo of epochs
 
 
 def test_qat_copies_a_model_that_holds_a_captured_activation():
