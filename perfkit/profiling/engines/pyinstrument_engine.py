@@ -26,12 +26,14 @@ class PyinstrumentEngine:
         self.interval_s = interval_s
         self.profiler = Profiler(interval=interval_s, async_mode="disabled")
         self._running = False
+        self._sampler: Any = None
 
     def prepare(self, program: object | None) -> None:
         """Nothing to instrument ahead."""
 
     def start(self) -> None:
-        """Start pyinstrument."""
+        """Start pyinstrument, its sampling held to half the run time (:func:`throttle`)."""
+        self._sampler = throttle()
         self.profiler.start()
         self._running = True
 
@@ -40,21 +42,97 @@ class PyinstrumentEngine:
         if self._running:
             self.profiler.stop()
             self._running = False
+            if self._sampler is not None:
+                self._sampler.__dict__.pop("_sample", None)  # the class's own method again
 
     def contribute(self, collector: Collector) -> None:
         """Convert pyinstrument's frame tree; derive the function table from it."""
         session = self.profiler.last_session
-        root = session.root_frame(trim_stem=False) if session else None
+        if session is None:
+            return
+        recorded = len(session.frame_records)
+        session.frame_records, k = thin_records(session.frame_records, MAX_TREE_FRAMES)
+        root = session.root_frame(trim_stem=False)
         if root is None:
             return
+        if k > 1:
+            collector.notes.append(
+                f"--cpu pyinstrument: {recorded} samples of deep stacks; the call tree was "
+                f"built from every {k}th sample (each weighted with its group's time), as "
+                "pyinstrument's tree building costs samples x stack depth (use the default "
+                "sampler for deep recursion)"
+            )
         children = _convert_children(root)
         total = sum(c.wall_s for c in children)
         tree = FrameNode("MainThread", "", 0, total, 0.0, total, 0.0, 0, tuple(children))
         collector.threads = [ThreadTree(0, "MainThread", tree)]
         collector.functions = functions_from_tree([tree])
         collector.interval_s = self.interval_s
-        collector.sample_count = len(session.frame_records)
+        collector.sample_count = recorded
         collector.notes.append("--cpu pyinstrument: pyinstrument's sampler (main thread only)")
+
+
+def throttle() -> Any:
+    """Keep pyinstrument's sampling to at most half of the run; returns the patched sampler.
+
+    pyinstrument samples on the first call or return event ``interval`` after the *start* of
+    the previous sample, and a sample copies the whole stack. When one sample costs more than
+    the interval (a 10 000-frame recursion: ~17 ms), every call event samples again, and the
+    descent into the recursion alone costs depth x depth frame copies: a 10 000-frame
+    recursion did not finish in 300 s. The wrapper skips events until as long as the last
+    sample took has passed; the skipped time is not lost (pyinstrument weighs the next sample
+    with the time since the last one). None when pyinstrument's internals are not the ones
+    this knows (the run is then unthrottled).
+    """
+    try:
+        from pyinstrument.stack_sampler import get_stack_sampler
+
+        sampler = get_stack_sampler()
+        sample = type(sampler)._sample
+    except (ImportError, AttributeError):
+        return None
+    from time import perf_counter
+
+    bound = sample.__get__(sampler)
+    next_ok = [0.0]
+
+    def throttled(frame: Any, event: str, arg: Any) -> None:
+        if event == "context_changed":
+            bound(frame, event, arg)
+            return
+        t0 = perf_counter()
+        if t0 < next_ok[0]:
+            return
+        bound(frame, event, arg)
+        t1 = perf_counter()
+        next_ok[0] = t1 + (t1 - t0)
+
+    sampler._sample = throttled  # read by pyinstrument when it (re)installs its hook
+    return sampler
+
+
+#: At most this many frames (samples x stack depth) go into pyinstrument's tree building. Its
+#: ``build_frame_tree`` costs ~10 us per frame of every sample: a 10 000-frame recursion sampled
+#: for a minute is 60 million frames, many minutes after the program ended (~2 s here).
+MAX_TREE_FRAMES = 500_000
+
+
+def thin_records(records: list[Any], max_frames: int) -> tuple[list[Any], int]:
+    """``(records, k)``: pyinstrument's ``(stack, seconds)`` records, one kept in ``k``.
+
+    ``k`` is the smallest step that brings the frames of the kept records (each stack's length,
+    estimated from the records' mean) to ``max_frames`` or fewer; each kept record carries the
+    summed time of its group of ``k``, so the total time is exact. ``k == 1`` returns
+    ``records`` itself.
+    """
+    frames = sum(len(stack) for stack, _ in records)
+    if frames <= max_frames or len(records) < 2:
+        return records, 1
+    k = -(-frames // max_frames)
+    out = [
+        (records[i][0], sum(t for _, t in records[i : i + k])) for i in range(0, len(records), k)
+    ]
+    return out, k
 
 
 def _convert_children(top: Any) -> list[FrameNode]:
