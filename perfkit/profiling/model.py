@@ -253,6 +253,88 @@ class FunctionStat:
         """``module:qualname`` when the module is known, else ``file:qualname``."""
         return f"{self.module or self.file}:{self.function}"
 
+    @property
+    def waiting(self) -> bool:
+        """True for a function where threads block rather than work (see :func:`is_waiting`)."""
+        return is_waiting(self)
+
+
+#: Where threads block without working: file (path suffix) -> qualified names. A sampler sees
+#: the innermost Python frame, so ``lock.acquire()`` inside ``Condition.wait`` shows as the latter.
+WAIT_FUNCTIONS: dict[str, frozenset[str]] = {
+    "threading.py": frozenset(
+        {
+            "Condition.wait",
+            "Condition.wait_for",
+            "Event.wait",
+            "Semaphore.acquire",
+            "Barrier.wait",
+            "Thread.join",
+            "Thread._wait_for_tstate_lock",
+        }
+    ),
+    "queue.py": frozenset({"Queue.get", "Queue.join"}),
+    "selectors.py": frozenset(
+        {
+            "SelectSelector.select",
+            "PollSelector.select",
+            "EpollSelector.select",
+            "DevpollSelector.select",
+            "KqueueSelector.select",
+            "_PollLikeSelector.select",
+        }
+    ),
+    "subprocess.py": frozenset(
+        {"Popen.wait", "Popen._wait", "Popen._try_wait", "Popen.communicate", "Popen._communicate"}
+    ),
+    "socket.py": frozenset({"socket.accept"}),
+    "multiprocessing/connection.py": frozenset(
+        {
+            "wait",
+            "_ConnectionBase.recv",
+            "_ConnectionBase.recv_bytes",
+            "_ConnectionBase.poll",
+            "Connection._recv",
+            "Connection._recv_bytes",
+            "Connection._poll",
+        }
+    ),
+    "multiprocessing/synchronize.py": frozenset(
+        {"SemLock.__enter__", "Condition.wait", "Event.wait", "Barrier.wait"}
+    ),
+    "multiprocessing/popen_fork.py": frozenset({"Popen.poll", "Popen.wait"}),
+    "multiprocessing/pool.py": frozenset({"ApplyResult.wait", "ApplyResult.get", "Pool.join"}),
+    "concurrent/futures/_base.py": frozenset(
+        {"Future.result", "Future.exception", "wait", "as_completed"}
+    ),
+}
+#: A library function whose own CPU is under this share of its own wall time, over at least
+#: :data:`WAIT_MIN_SAMPLES` samples, is waiting too (``time.sleep`` polling loops such as
+#: joblib's result retrieval, blocking reads). The program's own code is never classed so: a
+#: user function that sleeps is shown where the user looks for it.
+WAIT_CPU_SHARE = 0.05
+WAIT_MIN_SAMPLES = 10
+
+
+def is_waiting(f: FunctionStat) -> bool:
+    """Whether ``f`` is a place where threads wait (locks, sleep, select, queue get, join).
+
+    Known blocking functions of the standard library (:data:`WAIT_FUNCTIONS`), and library
+    functions whose own time had almost no CPU (measured by the default sampler only).
+    Reports list these apart from the top functions, so the top rows are where work happens.
+    """
+    path = f.file.replace("\\", "/")
+    for suffix, names in WAIT_FUNCTIONS.items():
+        if f.function in names and (path == suffix or path.endswith("/" + suffix)):
+            return True
+    return (
+        not f.user_code
+        and f.self_cpu_s is not None
+        and f.samples >= WAIT_MIN_SAMPLES
+        and f.self_s > 0
+        and f.self_cpu_s <= WAIT_CPU_SHARE * f.self_s
+    )
+
 
 @dataclass
 class HotLine:
@@ -475,9 +557,18 @@ class Profile:
         webbrowser.open(_file_uri(path))
         return path
 
-    def top_functions(self, n: int = 10, by: str = "self_s") -> list[FunctionStat]:
-        """The ``n`` functions with the most ``by`` time (``self_s`` or ``total_s``)."""
-        return sorted(self.functions, key=lambda f: getattr(f, by), reverse=True)[:n]
+    def top_functions(
+        self, n: int = 10, by: str = "self_s", waiting: bool | None = None
+    ) -> list[FunctionStat]:
+        """The ``n`` functions with the most ``by`` time (``self_s`` or ``total_s``).
+
+        ``waiting=False`` leaves out the functions where threads wait (:func:`is_waiting`),
+        ``waiting=True`` keeps only those; ``None`` (the default) takes every function.
+        """
+        funcs = self.functions
+        if waiting is not None:
+            funcs = tuple(f for f in funcs if f.waiting == waiting)
+        return sorted(funcs, key=lambda f: getattr(f, by), reverse=True)[:n]
 
     def top_lines(self, n: int = 10) -> list[HotLine]:
         """The ``n`` source lines with the most self time."""

@@ -126,7 +126,7 @@ def _functions(p: Profile) -> str:
         return ""
     exact = any(f.calls is not None for f in p.functions)
     rows = []
-    for f in p.top_functions(TOP_N, by="self_s"):
+    for f in p.top_functions(TOP_N, by="self_s", waiting=False):
         rows.append(
             "<tr>"
             f'<td class="n">{esc(_fmt.seconds(f.self_s))}</td>'
@@ -145,11 +145,29 @@ def _functions(p: Profile) -> str:
         + ('<th class="n">calls</th>' if exact else "")
         + "<th>function</th><th>where</th></tr>"
     )
-    from perfkit.render.terminal import multi_thread_note
+    from perfkit.render.terminal import WAIT_N, WAITING_TITLE, multi_thread_note
 
     note = multi_thread_note(p)
     note_html = f'<p class="note">{esc(note)}</p>' if note else ""
-    return f"<h2>Top functions by own time</h2>{note_html}<table>{head}{''.join(rows)}</table>"
+    waits = [f for f in p.top_functions(WAIT_N, waiting=True) if f.self_s > 0]
+    wait_html = ""
+    if waits:
+        wait_html = (
+            f"<h3>{esc(WAITING_TITLE)}</h3><table>"
+            '<tr><th class="n">own</th><th class="n">own %</th><th>function</th><th>where</th></tr>'
+            + "".join(
+                f'<tr><td class="n">{esc(_fmt.seconds(f.self_s))}</td>'
+                f'<td class="n">{esc(_fmt.pct(f.self_s, p.wall_s))}</td>'
+                f"<td><code>{esc(f.function)}</code></td>"
+                f'<td class="src">{esc(_fmt.where(f.file, f.line, p.cwd))}</td></tr>'
+                for f in waits
+            )
+            + "</table>"
+        )
+    return (
+        f"<h2>Top functions by own time</h2>{note_html}<table>{head}{''.join(rows)}</table>"
+        + wait_html
+    )
 
 
 def _hot_lines(p: Profile) -> str:

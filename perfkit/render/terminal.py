@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from perfkit.profiling.model import Profile
 
 TOP_N = 10
+#: Rows of the "waiting" group: where threads blocked (locks, sleep, select, queue get, join).
+WAIT_N = 5
+WAITING_TITLE = "Waiting, not working (locks, sleep, select, queue get, join): own time"
 #: Source text is cut to this many characters in the plain layout (rich folds instead).
 SOURCE_WIDTH = 60
 
@@ -73,7 +76,7 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
                 headers + ("function", "where"),
                 right=(True,) * len(headers) + (False, False),
             )
-            for f in profile.top_functions(TOP_N, by=by):
+            for f in profile.top_functions(TOP_N, by=by, waiting=False):
                 row = [
                     _fmt.seconds(f.self_s),
                     _fmt.pct(f.self_s, total),
@@ -84,6 +87,23 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
                 if exact:
                     row.append(str(f.calls) if f.calls is not None else "")
                 sec.rows.append((*row, f.function, _fmt.where(f.file, f.line, cwd)))
+            out.append(sec)
+        waits = [f for f in profile.top_functions(WAIT_N, waiting=True) if f.self_s > 0]
+        if waits:
+            sec = Section(
+                WAITING_TITLE,
+                ("own", "own %", "function", "where"),
+                right=(True, True, False, False),
+            )
+            for f in waits:
+                sec.rows.append(
+                    (
+                        _fmt.seconds(f.self_s),
+                        _fmt.pct(f.self_s, total),
+                        f.function,
+                        _fmt.where(f.file, f.line, cwd),
+                    )
+                )
             out.append(sec)
     lines = [h for h in profile.top_lines(TOP_N) if h.self_s > 0]
     if lines:
