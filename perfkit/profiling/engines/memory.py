@@ -12,15 +12,29 @@ default measures from a background thread instead (cost per sample, not per allo
   every ``period_s``) and keeps the exact allocation sites it saw there; NumPy reports its
   array buffers to tracemalloc, so they appear with the line that made them. ``"full"``
   traces the whole run (exact peak, slow), ``"off"`` never.
+
+Thread safety. ``tracemalloc.start()``/``stop()`` and the read of the program's local variables
+run on the main thread, never on the sampler thread: the sampler asks for them with a signal
+(:class:`MainThreadCalls`) and Python runs the handler in the main thread between two bytecodes.
+``tracemalloc.stop()`` from another thread crashes CPython before 3.12.9 / 3.13.2 (gh-128679):
+a thread in an allocator hook without the GIL (NumPy's ``npyiter_allocate_buffers`` calls
+``PyMem_RawMalloc`` with the GIL released) waits for the GIL, ``stop()`` frees tracemalloc's
+traceback buffer meanwhile, and the waiting thread then writes through a NULL pointer
+(``traceback_new``) — ``perfkit profile --memory`` died with SIGSEGV that way. ``frame.f_locals``
+of a frame running in another thread is not thread-safe either (it writes the frame's locals
+dict; free-threaded builds crash on it, gh-144446).
 """
 
 from __future__ import annotations
 
 import _thread
 import os
+import signal
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
+from types import FrameType
 from typing import Any, ClassVar
 
 from perfkit.profiling._source import is_internal, is_user_code, source_line
@@ -38,6 +52,10 @@ MIN_ARRAY_BYTES = 1 << 20
 MIN_TRACE_BYTES = 16 * 1024
 MAX_SERIES = 2000
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+#: CPython versions where ``tracemalloc.stop()`` can crash a thread that is inside an allocator
+#: hook without the GIL (gh-128679, fixed in 3.12.9 and 3.13.2). There, tracemalloc windows are
+#: opened only while no other thread of the program exists (the main thread stops them itself).
+TRACEMALLOC_STOP_RACE = sys.version_info < (3, 12, 9) or (3, 13) <= sys.version_info < (3, 13, 2)
 
 
 def rss_bytes() -> int:
@@ -60,6 +78,104 @@ def user_frame(frame: Any) -> Any:
             return f
         f = f.f_back
     return None
+
+
+class MainThreadCalls:
+    """Run a short job on the main thread, between two of its bytecodes, when a thread asks.
+
+    A signal handler is the one place where Python runs code on the main thread at a moment the
+    main thread does not choose; the job gets the main thread's current frame. The signal is one
+    whose default action is to ignore it (``SIGURG``, else ``SIGWINCH``) and that the program has
+    not claimed (its handler is ``SIG_DFL``); syscalls it interrupts are restarted. A program that
+    installs its own handler for it later wins: :meth:`request` sees that and sends nothing
+    more, and :meth:`uninstall` leaves the program's handler in place.
+
+    Parameters
+    ----------
+    job
+        Called on the main thread with its current frame (or None); exceptions are counted in
+        ``errors``, never raised into the program.
+    """
+
+    CANDIDATES: ClassVar[tuple[str, ...]] = ("SIGURG", "SIGWINCH")
+
+    def __init__(self, job: Callable[[FrameType | None], None]) -> None:
+        self._job = job
+        self._handler = self._on_signal  # one bound-method object, compared by identity
+        self.signum: int | None = None
+        self._previous: Any = None
+        self._main = threading_main_ident()
+        self._pending = False
+        self.errors = 0
+        self.calls = 0
+
+    def install(self) -> bool:
+        """Claim a free signal; False (and nothing installed) off the main thread or if none is."""
+        if _thread.get_ident() != self._main or not hasattr(signal, "pthread_kill"):
+            return False
+        for name in self.CANDIDATES:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            try:
+                if signal.getsignal(signum) != signal.SIG_DFL:
+                    continue  # the program uses it
+                self._previous = signal.signal(signum, self._handler)
+                signal.siginterrupt(signum, False)
+            except (OSError, ValueError, RuntimeError):
+                continue
+            self.signum = int(signum)
+            return True
+        return False
+
+    @property
+    def installed(self) -> bool:
+        """True while our handler is the signal's handler."""
+        return self.signum is not None and signal.getsignal(self.signum) is self._handler
+
+    def request(self) -> bool:
+        """Ask for one run of the job (from any thread); False when it cannot be delivered."""
+        if not self.installed:
+            return False
+        if self._pending:  # one signal on its way serves every request made before it runs
+            return True
+        self._pending = True
+        try:
+            signal.pthread_kill(self._main, self.signum)  # type: ignore[arg-type]
+        except (OSError, ValueError):
+            self._pending = False
+            return False
+        return True
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._pending = False  # a request made from here on sends a new signal
+        self.calls += 1
+        try:
+            self._job(frame)
+        except Exception:  # noqa: BLE001 - never raise into the program
+            self.errors += 1
+
+    def uninstall(self) -> None:
+        """Run a job still pending, then give the signal back (unless the program took it)."""
+        if self.signum is None:
+            return
+        for _ in range(200):  # a signal already sent runs here (sleep is interrupted by it)
+            if not self._pending or not self.installed:
+                break
+            time.sleep(0.0005)
+        if self.installed:
+            try:
+                signal.signal(self.signum, self._previous)
+            except (OSError, ValueError, TypeError):
+                pass
+        self.signum = None
+
+
+def threading_main_ident() -> int:
+    """The thread id of the main thread (the one signal handlers run on)."""
+    import threading
+
+    return threading.main_thread().ident or _thread.get_ident()
 
 
 class MemoryEngine:
@@ -96,6 +212,16 @@ class MemoryEngine:
         self._done_lock = _thread.allocate_lock()
         self._running = False
         self._owns_tracemalloc = False
+        # Work the sampler asks of the main thread (see MainThreadCalls); set by the sampler,
+        # cleared by the main thread, both under the GIL.
+        self._calls: MainThreadCalls | None = None
+        self._ask_start = self._ask_stop = self._ask_locals = False
+        self._window_open = False
+        self._window_t0 = 0.0
+        #: tracemalloc windows not opened because another thread of the program was running
+        #: (a Python with gh-128679) or because no signal could reach the main thread.
+        self.windows_skipped = 0
+        self._calls_ok = False
 
     def prepare(self, program: object | None) -> None:
         """Nothing to instrument ahead."""
@@ -109,6 +235,9 @@ class MemoryEngine:
         if self.mode == "full" and not tracemalloc.is_tracing():
             tracemalloc.start(8)
             self._owns_tracemalloc = True
+        calls = MainThreadCalls(self._on_main_thread)
+        self._calls = calls if calls.install() else None
+        self._calls_ok = self._calls is not None
         self._stop_lock.acquire()
         self._done_lock.acquire()
         self._running = True
@@ -122,6 +251,12 @@ class MemoryEngine:
         self._stop_lock.release()
         self._done_lock.acquire()
         self._done_lock.release()
+        if self._calls is not None:
+            self._calls.uninstall()  # runs a request still on its way first
+        self._ask_start = self._ask_locals = False
+        if self._window_open:  # we are on the main thread: closing the window here is safe
+            self._ask_stop = True
+            self._on_main_thread(None)
         self.end_rss = rss_bytes()
         self.peak_rss = max(self.peak_rss, self.end_rss)
         self.series.append((time.perf_counter() - self._t0, self.end_rss))
@@ -147,7 +282,6 @@ class MemoryEngine:
         sampling.PERFKIT_THREADS.add(me)
         prev = self.start_rss
         next_window = time.perf_counter() + min(self.period_s / 2, 0.1)  # short runs too
-        window_end = None
         next_snapshot = time.perf_counter() + 0.5
         try:
             while not self._stop_lock.acquire(timeout=self.interval_s):
@@ -164,22 +298,23 @@ class MemoryEngine:
                         self.attribution_errors += 1
                 prev = rss
                 if self.mode == "sampled":
-                    if window_end is None and now >= next_window and not tracemalloc.is_tracing():
-                        tracemalloc.start(8)
-                        window_end = now + self.window_s
-                    elif window_end is not None and now >= window_end:
-                        self._collect_traces()
-                        tracemalloc.stop()
-                        self.covered_s += now - (window_end - self.window_s)
-                        window_end = None
+                    # The main thread opens and closes the window (MainThreadCalls); the
+                    # snapshot is taken here, while the window is still open.
+                    if self._window_open:
+                        if not self._ask_stop and now >= self._window_t0 + self.window_s:
+                            self._collect_traces()
+                            self._ask(stop=True)
+                    elif not self._ask_start and now >= next_window:
                         next_window = now + self.period_s
+                        if self._may_open_window():
+                            self._ask(start=True)
+                        else:
+                            self.windows_skipped += 1
                 elif self.mode == "full" and now >= next_snapshot:
                     self._collect_traces()
                     next_snapshot = now + 0.5
-            if window_end is not None and tracemalloc.is_tracing():
-                self._collect_traces()
-                tracemalloc.stop()
-                self.covered_s += time.perf_counter() - (window_end - self.window_s)
+            if self._window_open and tracemalloc.is_tracing():
+                self._collect_traces()  # stop() closes it, on the main thread
         finally:
             sampling.PERFKIT_THREADS.discard(me)
             self._done_lock.release()
@@ -193,8 +328,56 @@ class MemoryEngine:
         row = self.growth.setdefault(key, [0, 0])
         row[0] += delta
         row[1] += 1
-        if delta >= MIN_ARRAY_BYTES and "numpy" in sys.modules:
-            self._note_arrays(f, key)
+        if delta >= MIN_ARRAY_BYTES and "numpy" in sys.modules and not self._ask_locals:
+            # the main thread reads its own locals (never f_locals of a running frame from here)
+            self._ask(locals_=True)
+
+    def _ask(self, start: bool = False, stop: bool = False, locals_: bool = False) -> None:
+        """Ask the main thread for work; dropped when no signal can reach it."""
+        if self._calls is None:
+            return
+        self._ask_start |= start
+        self._ask_stop |= stop
+        self._ask_locals |= locals_
+        if not self._calls.request():
+            self._ask_start = self._ask_stop = self._ask_locals = False
+
+    def _may_open_window(self) -> bool:
+        """True when opening (and later closing) a tracemalloc window cannot crash the program.
+
+        Only the main thread opens and closes windows, so it is never inside an allocator hook
+        then; on a Python with gh-128679 another thread of the program could be, so windows are
+        opened only while the program runs no other thread.
+        """
+        if self._calls is None or tracemalloc.is_tracing():
+            return False
+        if not TRACEMALLOC_STOP_RACE:
+            return True
+        others = set(sys._current_frames()) - sampling.PERFKIT_THREADS - {self._main}
+        return not others
+
+    def _on_main_thread(self, frame: FrameType | None) -> None:
+        """The main thread's share: close/open the tracemalloc window, note the arrays in its
+        innermost frame of the program's code. Runs in the signal handler (or in stop())."""
+        if self._ask_stop:
+            self._ask_stop = False
+            if self._window_open:
+                self._window_open = False
+                if tracemalloc.is_tracing():
+                    tracemalloc.stop()
+                self.covered_s += time.perf_counter() - self._window_t0
+        if self._ask_start:
+            self._ask_start = False
+            if self._running and not self._window_open and not tracemalloc.is_tracing():
+                tracemalloc.start(8)
+                self._window_t0 = time.perf_counter()
+                self._window_open = True
+        if self._ask_locals:
+            self._ask_locals = False
+            f = user_frame(frame)
+            if f is not None and "numpy" in sys.modules:
+                key = (f.f_code.co_filename, f.f_lineno or 0, qualname(f.f_code))
+                self._note_arrays(f, key)
 
     def _note_arrays(self, frame: Any, key: tuple[str, int, str]) -> None:
         ndarray = getattr(sys.modules.get("numpy"), "ndarray", None)
@@ -284,6 +467,18 @@ class MemoryEngine:
                 f"--memory: tracemalloc ran in {self.window_s * 1000:.0f} ms windows every "
                 f"{self.period_s * 1000:.0f} ms ({self.covered_s:.2f} s traced); RSS sampled "
                 f"every {self.interval_s * 1000:.0f} ms"
+                + (
+                    f"; {self.windows_skipped} window(s) skipped (another thread was running: "
+                    "stopping tracemalloc then can crash this Python, CPython gh-128679)"
+                    if self.windows_skipped and self._calls_ok
+                    else ""
+                )
+                + (
+                    "; no window opened (the profiled code did not run on the main thread or "
+                    "no free signal could reach it)"
+                    if self.windows_skipped and not self._calls_ok
+                    else ""
+                )
             )
 
 
