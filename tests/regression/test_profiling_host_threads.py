@@ -16,14 +16,29 @@ def _spin(n: int) -> int:
     return total
 
 
+def _spin_until_sampled(p: pp.profile, passes: int) -> None:
+    """Spin until the block's sampler has made ``passes`` more passes over the threads.
+
+    A pass that begins after this call began sees the calling thread alive, so the caller is
+    sampled however loaded the machine is (a fixed amount of work is not: a 20 ms thread on a
+    busy CI machine could start and end between two samples and be missing from the profile).
+    """
+    sampler = next(e for e in p._engines if hasattr(e, "ignore_threads"))
+    target = sampler.samples + passes
+    while sampler.samples < target:
+        _spin(20_000)
+
+
 def test_block_profile_ignores_threads_that_were_already_running() -> None:
     stop = threading.Event()
     idle = threading.Thread(target=stop.wait, name="host-idle-pool", daemon=True)
     idle.start()
     try:
-        with pp.profile() as p:
-            _spin(1_500_000)
-            started = threading.Thread(target=_spin, args=(300_000,), name="started-inside")
+        with pp.profile(interval_s=0.001) as p:
+            _spin_until_sampled(p, 20)
+            started = threading.Thread(
+                target=_spin_until_sampled, args=(p, 2), name="started-inside"
+            )
             started.start()
             started.join()
     finally:
@@ -49,8 +64,8 @@ def test_raw_threads_started_before_the_block_are_left_out_too() -> None:
     _thread.start_new_thread(idle, ())
     running.wait()
     try:
-        with pp.profile() as p:
-            _spin(1_000_000)
+        with pp.profile(interval_s=0.001) as p:
+            _spin_until_sampled(p, 20)
     finally:
         stop.set()
     assert len(p.result.threads) == 1

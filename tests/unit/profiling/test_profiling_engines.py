@@ -21,7 +21,9 @@ def spin(n: int) -> int:
 
 
 def test_sampler_attributes_time_to_the_busy_function():
-    with pp.profile() as p:
+    # 1 ms, not the default 10 ms: at 10 ms a ~0.1 s call on a loaded 2-core CI machine can get
+    # no sample at all (the same flake as the decorator test below)
+    with pp.profile(interval_s=0.001) as p:
         spin(1_500_000)
     prof = p.result
     assert prof.sample_count > 0
