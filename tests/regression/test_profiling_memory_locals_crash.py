@@ -203,3 +203,27 @@ def test_main_thread_calls_restore_the_default_and_refuse_other_threads() -> Non
         assert result == [False]
     finally:
         signal.signal(signal.SIGURG, saved)
+
+
+def test_windows_wait_for_the_program_to_be_alone_where_stop_can_crash(monkeypatch) -> None:
+    """On a Python with gh-128679, another thread of the program could be inside an allocator
+    hook when the main thread stops tracemalloc: no window is opened while one runs."""
+    import threading
+
+    from perfkit.profiling.engines import memory
+
+    engine = memory.MemoryEngine()
+    engine._calls = memory.MainThreadCalls(lambda frame: None)  # never installed or sent
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        monkeypatch.setattr(memory, "TRACEMALLOC_STOP_RACE", True)
+        assert not engine._may_open_window()
+        monkeypatch.setattr(memory, "TRACEMALLOC_STOP_RACE", False)
+        assert engine._may_open_window() != memory.tracemalloc.is_tracing()
+    finally:
+        release.set()
+        worker.join()
+    engine._calls = None  # no way to reach the main thread: never a window
+    assert not engine._may_open_window()
