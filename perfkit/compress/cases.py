@@ -49,6 +49,9 @@ ENCODER_BOUNDS: dict[str, dict[str, Fidelity]] = {
         "ort_retrieval_int8": RETRIEVAL_INT8_TARGET,
         "ort_dynamic_uint8": RETRIEVAL_INT8_TARGET,
         "ort_smooth_uint8": RETRIEVAL_INT8_TARGET,
+        "ort_ffn_uint8": RETRIEVAL_INT8_TARGET,
+        "ort_fp32_attention_uint8": RETRIEVAL_INT8_TARGET,
+        "ort_static_smooth_int8": RETRIEVAL_INT8_TARGET,
         "torch_dynamic_int8": INT8_TARGET,
         "ort_static_int8": STATIC_TARGET,
         "student": STUDENT_TARGET,
@@ -67,6 +70,9 @@ ENCODER_BOUNDS: dict[str, dict[str, Fidelity]] = {
         "ort_retrieval_int8": Fidelity(cosine=0.999),
         "ort_dynamic_uint8": Fidelity(cosine=0.999),
         "ort_smooth_uint8": Fidelity(cosine=0.999),
+        "ort_ffn_uint8": Fidelity(cosine=0.999),
+        "ort_fp32_attention_uint8": Fidelity(cosine=0.999),
+        "ort_static_smooth_int8": STATIC_TARGET,
         "torch_dynamic_int8": Fidelity(cosine=0.999),
         "ort_static_int8": STATIC_TARGET,
         "student": Fidelity(cosine=0.95),
@@ -84,15 +90,48 @@ DIGITS_MAX_DROP_POINTS = 0.5
 
 #: How the MiniLM student is made (chosen by the measurements in reports/compression.md):
 #: teacher layers kept, training-sequence cap, batch, steps, learning rate.
-STUDENT = {
-    "minilm": {"keep": "alternate", "max_length": 48, "batch_size": 64, "steps": 600, "lr": 2e-4},
-    "tiny": {"keep": "alternate", "max_length": 16, "batch_size": 32, "steps": 30, "lr": 1e-3},
+STUDENT: dict[str, dict[str, Any]] = {
+    "minilm": {
+        "keep": "alternate",
+        "max_length": 48,
+        "batch_size": 64,
+        "steps": 600,
+        "lr": 2e-4,
+        "hidden_layers": "last",
+        "schedule": "constant",
+    },
+    "tiny": {
+        "keep": "alternate",
+        "max_length": 16,
+        "batch_size": 32,
+        "steps": 30,
+        "lr": 1e-3,
+        "hidden_layers": "last",
+        "schedule": "constant",
+    },
 }
 #: Distillation corpus size (sentences) for MiniLM: pydoc topics + third-party docstrings.
 STUDENT_CORPUS = 16000
 #: Retrieval int8: uint8 weights, layers chosen by a sensitivity search against this target on
 #: the tuning pairs (a quarter of the pairs; the other three quarters are held out).
 RETRIEVAL_SEARCH_TARGET = Fidelity(cosine=0.999, agreement=0.99, recall_ratio=0.99)
+
+
+def _is_ffn(layer: str) -> bool:
+    """A BERT feed-forward projection (``intermediate.dense`` or the block's ``output.dense``)."""
+    return "/intermediate/" in layer or ("/output/" in layer and "/attention/" not in layer)
+
+
+def _is_attention(layer: str) -> bool:
+    """A BERT attention node: the fused ``Attention`` (QKV) or its output projection."""
+    return layer.startswith("Attention") or "/attention/" in layer
+
+
+#: Forms that quantize (uint8 weights, dynamic) only the layers a predicate accepts.
+LAYER_SUBSETS = {
+    "ort_ffn_uint8": _is_ffn,  # int8 only on the FFN projections
+    "ort_fp32_attention_uint8": lambda layer: not _is_attention(layer),  # attention float
+}
 
 
 @functools.lru_cache(maxsize=2)
@@ -222,6 +261,18 @@ def encoder_variant(model: str, form: str) -> Any:
             held_out=b["tune"],
             figures=pair_figures if model == "minilm" else None,
         )
+    if form in LAYER_SUBSETS:
+        # The frontier between uniform uint8 and float: int8 on a fixed family of layers only.
+        keep_int8 = LAYER_SUBSETS[form]
+        names = encoder_variant(model, "ort_dynamic_uint8").quantized_layers
+        return quantize_dynamic(
+            teacher,
+            b["calib"],
+            weight_type="uint8",
+            exclude=[n for n in names if not keep_int8(n)],
+        )
+    if form == "ort_static_smooth_int8":
+        return quantize_static(teacher, b["calib"], method="percentile", smooth=0.5)
     if form == "torch_dynamic_int8":
         return quantize_dynamic(teacher, engine="torch")
     if form == "ort_static_int8":
@@ -250,6 +301,8 @@ def encoder_variant(model: str, form: str) -> Any:
             lr=cfg["lr"],
             batch_size=cfg["batch_size"],
             cache_teacher=True,
+            hidden_layers=cfg["hidden_layers"],
+            schedule=cfg["schedule"],
         )
         return student
     if form == "student_int8":

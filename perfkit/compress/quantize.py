@@ -359,6 +359,7 @@ def quantize_static(
     exclude: Sequence[str] = (),
     target: Any = None,
     held_out: Inputs | None = None,
+    smooth: float | None = None,
 ) -> CompressedModel:
     """Int8 weights and activations, activation ranges calibrated ahead of time (ORT QDQ).
 
@@ -373,6 +374,10 @@ def quantize_static(
     engine, per_channel, exclude, target, held_out
         As in :func:`quantize_dynamic`. Plain static int8 collapses on transformers (activation
         outliers); ``target=Fidelity(cosine=0.98)`` keeps the layers that cause it in float.
+    smooth
+        onnxruntime only: SmoothQuant-style activation smoothing with this alpha in (0, 1),
+        activation ranges measured on the calibration data (moves activation outliers into
+        the weights before the activations get their static int8 scale).
 
     Raises
     ------
@@ -391,4 +396,5 @@ def quantize_static(
         exclude=exclude,
         target=target,
         held_out=held_out,
+        smooth=smooth,
     )

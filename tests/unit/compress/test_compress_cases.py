@@ -78,3 +78,30 @@ def test_ort_cuda_case_skips_before_building_anything_without_the_cuda_provider(
     for cls in (cases.EncoderOrtCudaFp32, cases.EncoderOrtCudaFp16):
         with pytest.raises(SkipCase, match="onnxruntime-gpu"):
             cls().make_inputs({"model": "tiny", "batch": 4, "device": "cuda"})
+
+
+def test_layer_subset_forms_quantize_only_their_layers():
+    from perfkit.compress import cases
+
+    ffn = cases.encoder_variant("tiny", "ort_ffn_uint8")
+    assert ffn.quantized_layers and all(cases._is_ffn(n) for n in ffn.quantized_layers)
+    assert any(n.startswith("Attention") for n in ffn.float_layers)
+    no_attn = cases.encoder_variant("tiny", "ort_fp32_attention_uint8")
+    assert not any(cases._is_attention(n) for n in no_attn.quantized_layers)
+    assert set(ffn.quantized_layers) < set(no_attn.quantized_layers)  # + the embeddings
+    assert any(n.startswith("Attention") for n in no_attn.float_layers)
+    every = set(cases.encoder_variant("tiny", "ort_dynamic_uint8").quantized_layers)
+    assert set(no_attn.quantized_layers) | set(no_attn.float_layers) == every
+    for form in ("ort_ffn_uint8", "ort_fp32_attention_uint8", "ort_static_smooth_int8"):
+        figs = cases.heldout_figures("tiny", form)
+        assert 0.9 < figs["cosine"] <= 1.0 + 1e-6, form
+
+
+def test_layer_families_of_bert_node_names():
+    from perfkit.compress.cases import _is_attention, _is_ffn
+
+    assert _is_ffn("/encoder/encoder/layer.3/intermediate/dense/MatMul")
+    assert _is_ffn("/encoder/encoder/layer.3/output/dense/MatMul")
+    assert not _is_ffn("/encoder/encoder/layer.3/attention/output/dense/MatMul")
+    assert _is_attention("/encoder/encoder/layer.3/attention/output/dense/MatMul")
+    assert _is_attention("Attention_2") and not _is_attention("EmbedLayerNormalization_0")

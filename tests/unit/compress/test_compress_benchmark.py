@@ -1,0 +1,39 @@
+"""examples/compress_minilm_benchmark.py: the agreement/speed-up frontier and target marks."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[3] / "examples" / "compress_minilm_benchmark.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("compress_minilm_benchmark", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_frontier_keeps_only_undominated_int8_forms_fastest_first(bench):
+    forms = {
+        "ort_dynamic_int8": {"speedup": 2.8, "agreement": 0.89},
+        "ort_dynamic_uint8": {"speedup": 2.8, "agreement": 0.91},  # dominates the int8 one
+        "ort_ffn_uint8": {"speedup": 2.1, "agreement": 0.95},
+        "ort_retrieval_int8": {"speedup": 1.7, "agreement": 0.98},
+        "ort_fp32_attention_uint8": {"speedup": 1.6, "agreement": 0.97},  # dominated
+        "torch_dynamic_int8": {"speedup": 2.0, "agreement": float("nan")},  # no figure: left out
+        "student": {"speedup": 9.0, "agreement": 0.5},  # not an int8 form of the teacher
+    }
+    assert bench.frontier(forms) == ["ort_dynamic_uint8", "ort_ffn_uint8", "ort_retrieval_int8"]
+    assert bench.frontier({}) == []
+
+
+def test_a_target_is_never_met_on_a_loaded_machine(bench):
+    assert bench.verdict(True, loaded=True) == "not judged (load > 0.5)"
+    assert bench.verdict(True, loaded=False) == "met"
+    assert bench.verdict(False, loaded=False) == "**NOT met**"
+    assert bench.verdict(None, loaded=False) == "n/a"
