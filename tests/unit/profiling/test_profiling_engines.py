@@ -83,7 +83,10 @@ def test_lines_engine_times_each_line():
 
 def test_memory_engine_sees_rss_growth_and_large_float64_array():
     with pp.profile(memory=True) as p:
-        arr = np.random.default_rng(0).standard_normal(3_000_000)  # 24 MB
+        # 68 MB, not 24: glibc serves a 24 MB array from freed heap pages that are still resident
+        # once earlier tests in the same xdist worker raised its mmap threshold (reproduced: RSS
+        # grew 8 MB); above the 32 MB ceiling of that threshold it always maps fresh pages
+        arr = np.random.default_rng(0).standard_normal(8_500_000)
         arr = arr * 2.0
     # No sleep and no reliance on the sampler thread: start, end and the arrays alive when the
     # block ends are read by the engine itself, so a loaded machine cannot make this miss.
