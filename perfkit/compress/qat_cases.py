@@ -243,6 +243,10 @@ def _table(title: str, rows: list[dict[str, Any]]) -> list[str]:
     return [*out, ""]
 
 
+def _load(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure fp32, post-training int8 and QAT int8 on digits and wav2vec2; write the report.
 
@@ -261,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small wav2vec2 set (a smoke run)")
     ap.add_argument("--repeat", type=int, default=20, help="timed calls per model")
     args = ap.parse_args(argv)
+    import time
+
+    t0 = time.perf_counter()
     before = bench_conditions()
     torch.manual_seed(0)
     digits_rows = _rows(digits_bundle(), args.repeat)
@@ -286,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"* CPU: {before['cpu_model']}, {before['cpu_count']} cores; torch threads "
         f"{torch.get_num_threads()}",
-        f"* load average (1 min): {before['load_average_1m']} before, {after} after",
+        f"* load average (1 min): {_load(before['load_average_1m'])} before, "
+        f"{_load(after)} after; run time {time.perf_counter() - t0:.0f} s",
         f"* copy bandwidth: {before['copy_bandwidth_gbs']:.1f} GB/s",
         "",
         *_table("digits MLP (scikit-learn digits, 360 held-out images)", digits_rows),

@@ -37,3 +37,27 @@ def test_a_target_is_never_met_on_a_loaded_machine(bench):
     assert bench.verdict(True, loaded=False) == "met"
     assert bench.verdict(False, loaded=False) == "**NOT met**"
     assert bench.verdict(None, loaded=False) == "n/a"
+
+
+def test_skipped_forms_are_marked_not_measured_never_met(bench):
+    res = {
+        "model": "minilm",
+        "distill_s": None,
+        "forms": {"ort_dynamic_int8": {"label": "int8", "speedup": 2.5, "cosine": 0.993,
+                                       "agreement": 0.9}},
+    }  # fmt: skip
+    rows = bench.targets(res)
+    skipped = [r for r in rows if r["figure"].startswith("not measured")]
+    assert {r["target"] for r in skipped} == {
+        "targets of ort_retrieval_int8",
+        "targets of ort_static_int8",
+        "targets of student_int8",
+    }
+    assert all(r["met"] is None for r in skipped)
+    assert any(r["met"] is False and "0.99" in r["target"] for r in rows)  # agreement 0.9
+
+
+def test_unknown_skip_is_a_usage_error_before_any_work(bench, capsys, tmp_path):
+    out = tmp_path / "r.md"
+    assert bench.main(["--skip", "ort_dynamic_int8,bogus", "--out", str(out)]) == 2
+    assert "bogus" in capsys.readouterr().err and not out.exists()
