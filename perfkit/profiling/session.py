@@ -292,7 +292,8 @@ def build_profile(
         processes=tuple(collector.processes),
         **run,
     )
-    if hints:
+    if hints and (profile.functions or profile.memory is not None or profile.line_tables):
+        # nothing measured, nothing to hint at: an empty run skips the rules' import (~10 ms)
         from perfkit.profiling.hints import find_hints
 
         profile = profile.with_hints(tuple(find_hints(profile)))

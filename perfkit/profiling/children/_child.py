@@ -3,7 +3,9 @@
 This module runs inside every Python process the profiled program starts (``multiprocessing``
 fork / spawn / forkserver workers, ``ProcessPoolExecutor`` and joblib/loky workers, ``subprocess``
 children running python). It imports only builtin modules (``_thread``, ``marshal``, ``os``,
-``sys``, ``time``) so that a child pays a few milliseconds of start-up, not perfkit's import.
+``sys``, ``time``) and the sampling step it shares with the default engine
+(:mod:`perfkit.profiling.engines._sample`, builtin-only too), so that a child pays a few
+milliseconds of start-up, not perfkit's import.
 
 The sampler is the same kind as the parent's default engine (all threads' stacks every
 ``interval`` seconds, wall and thread CPU per sample), and its thread also decides when to write
@@ -33,6 +35,8 @@ import os
 import sys
 import time
 from typing import Any
+
+from perfkit.profiling.engines._sample import sample_threads
 
 #: Version of the ``.pkc`` record layout (the parent refuses others).
 FORMAT = 1
@@ -149,45 +153,7 @@ class ChildSampler:
             while not wait(timeout=interval):
                 now = time.perf_counter()
                 dt, last = now - last, now
-                frames = sys._current_frames()
-                for tid, frame in frames.items():
-                    if tid in skip:
-                        continue
-                    clk = clocks.get(tid, -1)
-                    if clk == -1:
-                        try:
-                            clk = time.pthread_getcpuclockid(tid)
-                        except (OSError, AttributeError):
-                            clk = None
-                        clocks[tid] = clk
-                    cpu = 0.0
-                    if clk is not None:
-                        try:
-                            c = time.clock_gettime(clk)
-                            cpu = c - last_cpu.get(tid, c)
-                            last_cpu[tid] = c
-                        except OSError:
-                            pass
-                    if tid == main:
-                        main_cpu += cpu
-                    key = []
-                    f = frame
-                    while f is not None:
-                        code = f.f_code
-                        cid = id(code)
-                        if cid not in codes:
-                            codes[cid] = code
-                        key.append((cid, f.f_lineno or 0))
-                        f = f.f_back
-                    k = (tid, tuple(key))
-                    row = stacks.get(k)
-                    if row is None:
-                        stacks[k] = [dt, cpu, 1]
-                    else:
-                        row[0] += dt
-                        row[1] += cpu
-                        row[2] += 1
-                del frames, frame, f
+                main_cpu += sample_threads(stacks, codes, clocks, last_cpu, skip, (), dt, main)
                 self.samples += 1
                 if now < next_check:
                     continue

@@ -11,11 +11,11 @@ late samples (the thread waits for the GIL) still add up to the true wall time.
 from __future__ import annotations
 
 import _thread
-import sys
 import time
 from typing import ClassVar
 
 from perfkit.profiling.engines import _stacks
+from perfkit.profiling.engines._sample import sample_threads
 from perfkit.profiling.engines.base import Collector
 
 #: Threads started by perfkit's engines; samplers skip them.
@@ -85,6 +85,14 @@ class SamplingEngine:
         import threading
 
         active = threading._active  # type: ignore[attr-defined]  # ident -> Thread, no lock
+
+        def name_new(tid: int) -> None:
+            # a thread seen for the first time: name it now, it may end before the next
+            # periodic refresh (short-lived workers lost their names)
+            thread = active.get(tid)
+            if thread is not None:
+                names[tid] = thread.name
+
         last_cpu: dict[int, float] = {}
         last = time.perf_counter()
         wait = self._stop_lock.acquire
@@ -92,49 +100,7 @@ class SamplingEngine:
             while not wait(timeout=interval):
                 now = time.perf_counter()
                 dt, last = now - last, now
-                frames = sys._current_frames()
-                for tid, frame in frames.items():
-                    if tid in skip or tid in ignored:
-                        continue
-                    clk = clocks.get(tid, -1)
-                    if clk == -1:
-                        # a thread seen for the first time: name it now, it may end before
-                        # the next periodic refresh (short-lived workers lost their names)
-                        thread = active.get(tid)
-                        if thread is not None:
-                            names[tid] = thread.name
-                        try:
-                            clk = time.pthread_getcpuclockid(tid)
-                        except (OSError, AttributeError):
-                            clk = None
-                        clocks[tid] = clk
-                    cpu = 0.0
-                    if clk is not None:
-                        try:
-                            c = time.clock_gettime(clk)
-                        except OSError:
-                            c = None
-                        if c is not None:
-                            cpu = c - last_cpu.get(tid, c)
-                            last_cpu[tid] = c
-                    key = []
-                    f = frame
-                    while f is not None:
-                        code = f.f_code
-                        cid = id(code)
-                        if cid not in codes:
-                            codes[cid] = code
-                        key.append((cid, f.f_lineno or 0))
-                        f = f.f_back
-                    k = (tid, tuple(key))
-                    row = stacks.get(k)
-                    if row is None:
-                        stacks[k] = [dt, cpu, 1]
-                    else:
-                        row[0] += dt
-                        row[1] += cpu
-                        row[2] += 1
-                del frames, frame, f
+                sample_threads(stacks, codes, clocks, last_cpu, skip, ignored, dt, 0, name_new)
                 self.samples += 1
                 if self.samples % 64 == 0:  # threads come and go; keep their names
                     self.names.update(_stacks.thread_names())

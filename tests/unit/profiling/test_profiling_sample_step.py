@@ -1,0 +1,58 @@
+"""The sampling step shared by the default engine and the child sampler (issue 12, item 4)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import threading
+
+from perfkit.profiling.engines._sample import sample_threads
+
+
+def _blocked_in_here(started: threading.Event, release: threading.Event) -> None:
+    started.set()
+    release.wait()
+
+
+def test_one_sample_records_every_thread_but_the_skipped_ones():
+    started, release = threading.Event(), threading.Event()
+    worker = threading.Thread(target=_blocked_in_here, args=(started, release))
+    worker.start()
+    started.wait()
+    try:
+        stacks: dict = {}
+        codes: dict = {}
+        clocks: dict = {}
+        last_cpu: dict = {}
+        seen: list[int] = []
+        me = threading.get_ident()
+        for _ in range(3):
+            sample_threads(stacks, codes, clocks, last_cpu, {me}, (), 0.5, 0, seen.append)
+        watched = sample_threads(stacks, codes, clocks, last_cpu, (), (), 0.5, me)
+    finally:
+        release.set()
+        worker.join()
+    assert seen.count(worker.ident) == 1  # a new thread is announced once
+    assert me not in seen
+    rows = {k: v for k, v in stacks.items() if k[0] == worker.ident}
+    assert sum(v[2] for v in rows.values()) == 4
+    assert sum(v[0] for v in rows.values()) == 2.0  # four samples of 0.5 s
+    names = {codes[cid].co_name for (_, stack) in rows for cid, _line in stack}
+    assert "_blocked_in_here" in names
+    assert all(line >= 0 for (_, stack) in rows for _cid, line in stack)
+    assert watched >= 0.0
+    assert sum(v[2] for k, v in stacks.items() if k[0] == me) == 1  # sampled once unskipped
+
+
+def test_child_sampler_imports_stay_builtin():
+    code = (
+        "import sys; before = set(sys.modules)\n"
+        "import perfkit.profiling.children._child\n"
+        "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+        "print(sorted(new - {'perfkit', 'typing', '_typing'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    heavy = {"json", "dataclasses", "inspect", "threading", "numpy", "subprocess", "tempfile"}
+    assert not heavy & set(ast.literal_eval(out.stdout))
