@@ -44,7 +44,7 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
         [sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=240,
     )
     *_, subcommands, loaded = proc.stderr.strip().splitlines()
     assert loaded == "LOADED:", f"perfkit {' '.join(argv)} imported {loaded}"

@@ -98,7 +98,7 @@ def test_worker_death_is_retried_then_reported(cluster, by_value, monkeypatch, t
         out = compute(panel, "sma:10", backend="dask", scheduler=client, batch_size=23)
         assert marker.exists()
         np.testing.assert_array_equal(out["sma_10"], serial["sma_10"])
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=180)
         # workers keep dying: a clear error, never a partial result
         monkeypatch.setattr(parallel, "_batch_task", _die_always)
         with pytest.raises(PerfkitError, match="dask cluster failed .* nothing was returned"):

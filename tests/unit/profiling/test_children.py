@@ -382,7 +382,7 @@ def test_bootstrap_follows_a_child_and_chains_the_shadowed_sitecustomize(tmp_pat
     }
     code = "import sys; print([p for p in sys.path if 'children' in p])"
     proc = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=240
     )
     assert proc.returncode == 0 and proc.stdout == "[]\n"  # the bootstrap is off sys.path
     assert proc.stderr == "chained\n"
@@ -399,11 +399,11 @@ def test_bootstrap_leaves_helpers_and_finished_sessions_alone(tmp_path: Path) ->
         _child.ENV_DIR: str(tmp_path / "gone"),
     }
     proc = subprocess.run(
-        [sys.executable, "-c", "print('ok')"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", "print('ok')"], env=env, capture_output=True, text=True, timeout=240
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ok\n", "")
     assert not (tmp_path / "gone").exists()
     env[_child.ENV_DIR] = str(tmp_path)
     code = "import multiprocessing.resource_tracker"  # names a bookkeeping helper
-    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=240)
     assert list(tmp_path.glob("*.pkc")) == []
