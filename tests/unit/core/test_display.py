@@ -25,8 +25,10 @@ def _work(n: int) -> float:
 
 
 def _profile() -> perfkit.Profile:
-    with perfkit.profile(hints=False) as p:
+    # 1 ms sampling: at the 10 ms default a loaded CI machine could leave _work with no sample
+    with perfkit.profile(hints=False, interval_s=0.001) as p:
         _work(3_000_000)
+    assert p.result is not None and p.result.sample_count > 0
     return p.result
 
 
