@@ -31,6 +31,27 @@ KIND = "perfkit-profile"
 _NODE_NUMBERS = ("line", "wall_s", "self_wall_s", "cpu_s", "self_cpu_s", "samples")
 
 
+class _Record:
+    """``==`` and ``repr`` by fields, shared by the records instead of generated per class.
+
+    The same semantics as a dataclass's own (equal when of the same class with equal fields;
+    unhashable), without compiling two methods for each of 13 classes at every start-up.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(self))  # type: ignore[arg-type]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))  # type: ignore[arg-type]
+        return f"{self.__class__.__qualname__}({inner})"
+
+
 @dataclass(eq=False, repr=False)
 class FrameNode:
     """One node of the call tree: a function reached by one call path.
@@ -191,8 +212,8 @@ def _from_flat(rows: Sequence[Mapping[str, Any]]) -> FrameNode:
     return built
 
 
-@dataclass
-class ThreadTree:
+@dataclass(eq=False, repr=False)
+class ThreadTree(_Record):
     """The call tree of one thread (``root`` is a synthetic node named after the thread)."""
 
     thread_id: int
@@ -213,8 +234,8 @@ class ThreadTree:
         return cls(int(data["thread_id"]), str(data["name"]), root)
 
 
-@dataclass
-class CallerEdge:
+@dataclass(eq=False, repr=False)
+class CallerEdge(_Record):
     """Who called a function and how much time those calls took (cProfile's caller records)."""
 
     function: str
@@ -226,8 +247,8 @@ class CallerEdge:
     total_s: float
 
 
-@dataclass
-class FunctionStat:
+@dataclass(eq=False, repr=False)
+class FunctionStat(_Record):
     """One row of the function table: own and total time of one function, all call paths merged.
 
     ``calls`` is exact under ``--cpu tracing`` and ``None`` for sampling engines; ``module`` is
@@ -336,8 +357,8 @@ def is_waiting(f: FunctionStat) -> bool:
     )
 
 
-@dataclass
-class HotLine:
+@dataclass(eq=False, repr=False)
+class HotLine(_Record):
     """Time measured on one source line by the sampler (self = on the line, total = incl. calls)."""
 
     file: str
@@ -349,8 +370,8 @@ class HotLine:
     samples: int = 0
 
 
-@dataclass
-class LineTiming:
+@dataclass(eq=False, repr=False)
+class LineTiming(_Record):
     """One line of a line_profiler table."""
 
     line: int
@@ -359,8 +380,8 @@ class LineTiming:
     source: str = ""
 
 
-@dataclass
-class LineTable:
+@dataclass(eq=False, repr=False)
+class LineTable(_Record):
     """line_profiler's per-line timings of one function, with the function's source lines."""
 
     function: str
@@ -371,8 +392,8 @@ class LineTable:
     module: str = ""
 
 
-@dataclass
-class AllocationSite:
+@dataclass(eq=False, repr=False)
+class AllocationSite(_Record):
     """Bytes attributed to one line: by tracemalloc (exact) or by RSS growth (sampled)."""
 
     file: str
@@ -384,8 +405,8 @@ class AllocationSite:
     method: str = "tracemalloc"
 
 
-@dataclass
-class ArrayObservation:
+@dataclass(eq=False, repr=False)
+class ArrayObservation(_Record):
     """A large NumPy array seen alive in a frame while memory grew (evidence for the dtype hint).
 
     ``float32_max_rel_error`` is the largest relative error of a float32 round trip over a strided
@@ -403,8 +424,8 @@ class ArrayObservation:
     float32_overflow: bool = False
 
 
-@dataclass
-class MemoryLine:
+@dataclass(eq=False, repr=False)
+class MemoryLine(_Record):
     """One line of memory_profiler's table: memory increment and usage after the line."""
 
     line: int
@@ -414,8 +435,8 @@ class MemoryLine:
     source: str = ""
 
 
-@dataclass
-class MemoryLineTable:
+@dataclass(eq=False, repr=False)
+class MemoryLineTable(_Record):
     """memory_profiler's per-line increments of one function."""
 
     function: str
@@ -423,8 +444,8 @@ class MemoryLineTable:
     lines: tuple[MemoryLine, ...] = ()
 
 
-@dataclass
-class MemoryReport:
+@dataclass(eq=False, repr=False)
+class MemoryReport(_Record):
     """What ``--memory`` measured: RSS over time and its peak, and where memory was allocated."""
 
     start_rss_bytes: int
@@ -438,8 +459,8 @@ class MemoryReport:
     sample_interval_s: float = 0.0
 
 
-@dataclass
-class Hint:
+@dataclass(eq=False, repr=False)
+class Hint(_Record):
     """One concrete suggestion: which line, what the profile showed, and what to use instead."""
 
     rule: str
@@ -454,8 +475,8 @@ class Hint:
     bytes_saved: int | None = None
 
 
-@dataclass
-class ProcessProfile:
+@dataclass(eq=False, repr=False)
+class ProcessProfile(_Record):
     """One process of the run: the profiled program (``role == "main"``) or a child it started.
 
     ``role`` says what the process was (``main``, ``loky worker``, ``Pool worker (spawn)``,
