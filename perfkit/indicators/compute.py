@@ -510,8 +510,8 @@ def compute(
     with bar if bar is not None else _nullcontext():
         extra = dict(runner.run(job, ranges, workers, advance, scheduler))
     parallel.AUTO.record(key, runner.name, time.perf_counter() - ran)
-    # +-inf: the kernels' running states prove most closes finite for free; scan the rest
-    _check_values(fields, {"close"} if job.close_proven_finite else set())
+    # +-inf: the kernels prove most fields finite for free (running states, flags); scan the rest
+    _check_values(fields, job.proven_fields)
 
     result = _shape_results(pan, outputs)
     if out is not None and pan.kind in ("arrays", "array1d"):

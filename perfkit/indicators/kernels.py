@@ -79,6 +79,9 @@ NAN = np.nan
 # every backend and batch size gives bit-identical results.
 _JIT = dict(cache=True, nogil=True)
 _JIT_EXACT = _JIT
+# Divisions guarded by a select (ROC's ``old != 0``): numpy's error model lets x/0 give inf
+# (then discarded) instead of a branch that raises, so the loop stays branch-free.
+_JIT_DIV = dict(_JIT, error_model="numpy")
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,6 +149,15 @@ def first_inf(x):
             if abs(flat[i]) == np.inf:
                 return i
     return -1
+
+
+@njit(**_JIT_EXACT)
+def _inf_in(x, a, b):
+    """True when the 1-D ``x[a:b]`` holds a +-inf (prologue rows the main loops do not flag)."""
+    for i in range(a, b):
+        if abs(x[i]) == np.inf:
+            return True
+    return False
 
 
 @njit(**_JIT_EXACT)
@@ -328,6 +340,37 @@ def _wma_run(x, o, j, n, inv, s, ws, ta, tb, f, period):
 
 
 @njit(**_JIT)
+def _wma_1d(x, o, n, inv, s, ws, ta, tb, f, period):
+    """:func:`_wma_run` on one contiguous series (1-D indexing: no stride multiply).
+
+    Returns a checksum: NaN once a sum went non-finite, checked before each re-sum (which
+    starts from a fresh window and so would forget an inf that already left it)."""
+    chk = 0.0
+    t = ta
+    while t < tb:
+        e = min(_next_resync(t, f, period), tb)
+        for tt in range(t, e):
+            xt = x[tt]
+            ws = ws + (n * xt - s)
+            s = s + (xt - x[tt - n])
+            o[tt] = ws * inv
+        if e < tb:
+            chk += (s + ws) * 0.0
+            acc = 0.0
+            wacc = 0.0
+            for i in range(n):
+                xv = x[e - n + 1 + i]
+                acc += xv
+                wacc += xv * (i + 1)
+            s = acc
+            ws = wacc
+            o[e] = ws * inv
+            e += 1
+        t = e
+    return chk + (s + ws) * 0.0
+
+
+@njit(**_JIT)
 def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     n = int(p1)
     if n == 1:
@@ -360,6 +403,12 @@ def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             s[jj], ws[jj] = _wma_run(
                 c, o1, j0 + jj, n, inv, s[jj], ws[jj], first[jj] + 1, start, first[jj], period
             )
+    if c.shape[1] == 1:
+        # the sums read every close from the first valid bar on (the rows before it are NaN)
+        t_ = c.shape[0]
+        x1, y1 = c.reshape(t_), o1.reshape(t_)
+        chk = _wma_1d(x1, y1, n, inv, s[0], ws[0], start, t1, first[0], period)
+        return chk + (s[0] + ws[0]) * 0.0
     if w == 1:
         _wma_run(c, o1, j0, n, inv, s[0], ws[0], start, t1, first[0], period)
         return NAN
@@ -662,6 +711,59 @@ def _mv_resync(x, j, n, t, s):
 
 
 @njit(**_JIT_EXACT)
+def _mv_1d(mode, x, o1, o2, o3, n, inv, kdev, s, ds, dq, k, ta, tb, f, period):
+    """:func:`_mv_run` on one contiguous series (1-D indexing, one mode per loop): the same
+    sums in the same order, so the same bits."""
+    t = ta
+    while t < tb:
+        e = min(_next_resync(t, f, period), tb)
+        for tt in range(t, e):  # the mode test is loop-invariant: LLVM unswitches it
+            xt = x[tt]
+            xo = x[tt - n]
+            s += xt - xo
+            dn = xt - k
+            do = xo - k
+            ds += dn - do
+            dq += dn * dn - do * do
+            mean = s * inv
+            dm = ds * inv
+            var = dq * inv - dm * dm
+            sd = 0.0 if var <= 0.0 else math.sqrt(var)
+            if mode == 0:
+                o1[tt] = mean
+                o2[tt] = mean + kdev * sd
+                o3[tt] = mean - kdev * sd
+            elif mode == 1:
+                o1[tt] = sd
+            else:
+                o1[tt] = (xt - mean) / sd if sd > 0.0 else NAN
+        if e < tb:
+            s += x[e] - x[e - n]
+            k = x[e]
+            ds = 0.0
+            dq = 0.0
+            for i in range(e - n + 1, e + 1):
+                d = x[i] - k
+                ds += d
+                dq += d * d
+            mean = s * inv
+            dm = ds * inv
+            var = dq * inv - dm * dm
+            sd = 0.0 if var <= 0.0 else math.sqrt(var)
+            if mode == 0:
+                o1[e] = mean
+                o2[e] = mean + kdev * sd
+                o3[e] = mean - kdev * sd
+            elif mode == 1:
+                o1[e] = sd
+            else:
+                o1[e] = (x[e] - mean) / sd if sd > 0.0 else NAN
+            e += 1
+        t = e
+    return s
+
+
+@njit(**_JIT_EXACT)
 def _meanvar_block(mode, c, o1, o2, o3, n, kdev, j0, j1, t0, t1):
     inv = 1.0 / n
     period = 32 * n
@@ -704,6 +806,12 @@ def _meanvar_block(mode, c, o1, o2, o3, n, kdev, j0, j1, t0, t1):
                 mode, c, o1, o2, o3, j0 + jj, n, inv, kdev, s[jj], ds[jj], dq[jj], ks[jj],
                 first[jj] + 1, start, first[jj], period,
             )  # fmt: skip
+    if c.shape[1] == 1:
+        t_ = c.shape[0]
+        return _mv_1d(
+            mode, c.reshape(t_), o1.reshape(t_), o2.reshape(t_), o3.reshape(t_), n, inv, kdev,
+            s[0], ds[0], dq[0], ks[0], start, t1, first[0], period,
+        )  # fmt: skip
     if w == 1:
         s0, _, _, _ = _mv_run(
             mode, c, o1, o2, o3, j0, n, inv, kdev, s[0], ds[0], dq[0], ks[0],
@@ -802,14 +910,14 @@ def _atr_lane(h, l, c, o, j, a, inv, s, ta, tb):
 @njit(**_JIT)
 def _atr_1d(h, l, c, o, a, inv, s, ta, tb):
     for t in range(ta, tb):
-        g = h[t] - l[t]
+        ht = h[t]
+        lt = l[t]
         cy = c[t - 1]
-        v2 = abs(cy - h[t])
-        if v2 > g:
-            g = v2
-        v3 = abs(cy - l[t])
-        if v3 > g:
-            g = v3
+        g = ht - lt
+        v2 = abs(cy - ht)
+        g = v2 if v2 > g else g
+        v3 = abs(cy - lt)
+        g = v3 if v3 > g else g
         s = _fma(s, a, g * inv)
         o[t] = s
     return s
@@ -846,10 +954,14 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             s[jj] = _atr_lane(h, l, c, o1, j0 + jj, a, inv, s[jj], first[jj] + 1, start)
     if c.shape[1] == 1:
         t_ = c.shape[0]
-        _atr_1d(
-            h.reshape(t_), l.reshape(t_), c.reshape(t_), o1.reshape(t_), a, inv, s[0], start, t1
-        )
-        return NAN
+        h1, l1, c1 = h.reshape(t_), l.reshape(t_), c.reshape(t_)
+        # The state proves h, l from `start` and c up to t1 - 2 finite: a +-inf in any of them
+        # makes the true range +inf (or NaN), and the smoothed state then never turns finite
+        # again (inf * a + x is inf or NaN). The other rows are scanned here.
+        st = _atr_1d(h1, l1, c1, o1.reshape(t_), a, inv, s[0], start, t1)
+        bad = _inf_in(h1, t0, start) or _inf_in(l1, t0, start)
+        bad = bad or _inf_in(c1, t0, start) or _inf_in(c1, t1 - 1, t1)
+        return NAN if bad else st
     if w == 1:
         _atr_lane(h, l, c, o1, j0, a, inv, s[0], start, t1)
         return NAN
@@ -867,12 +979,19 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 # --------------------------------------------------------------------------------------------
 @njit(**_JIT)
 def _obv_1d(c, v, o, acc, ta, tb):
+    # branch-free: two selects instead of data-dependent branches (a random walk's up/down
+    # moves mispredict half the time); also flags a +-inf in c or v (the inf proof)
+    bad = False
     for t in range(ta, tb):
         ct = c[t]
         cy = c[t - 1]
         vt = v[t]
-        acc += vt if ct > cy else (-vt if ct < cy else 0.0)
+        bad |= (abs(ct) == np.inf) | (abs(vt) == np.inf)
+        d = vt if ct > cy else 0.0
+        d = -vt if ct < cy else d
+        acc += d
         o[t] = acc
+    return bad
 
 
 @njit(**_JIT)
@@ -905,8 +1024,10 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             s[jj] = acc
     if c.shape[1] == 1:
         t_ = c.shape[0]
-        _obv_1d(c.reshape(t_), v.reshape(t_), o1.reshape(t_), s[0], start, t1)
-        return NAN
+        c1, v1 = c.reshape(t_), v.reshape(t_)
+        bad = _obv_1d(c1, v1, o1.reshape(t_), s[0], start, t1)
+        bad = bad or _inf_in(c1, t0, start) or _inf_in(v1, t0, start)
+        return NAN if bad else 0.0
     for t in range(start, t1):
         for jj in range(w):
             j = j0 + jj
@@ -922,18 +1043,25 @@ def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 # --------------------------------------------------------------------------------------------
 # Stateless lag kernels: ROC (TA-Lib: 0 when the old price is 0) and log returns
 # --------------------------------------------------------------------------------------------
-@njit(**_JIT)
+@njit(**_JIT_DIV)
 def _lag_1d(mode, x, o, n, ta, tb):
+    bad = False
     if mode == 0:
         for t in range(ta, tb):
+            xt = x[t]
             old = x[t - n]
-            o[t] = ((x[t] / old) - 1.0) * 100.0 if old != 0.0 else 0.0
+            bad |= abs(xt) == np.inf
+            r = ((xt / old) - 1.0) * 100.0
+            o[t] = r if old != 0.0 else 0.0
     else:
         for t in range(ta, tb):
-            o[t] = math.log(x[t] / x[t - n])
+            xt = x[t]
+            bad |= abs(xt) == np.inf
+            o[t] = math.log(xt / x[t - n])
+    return bad
 
 
-@njit(**_JIT)
+@njit(**_JIT_DIV)
 def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
     w = j1 - j0
     start = -1
@@ -946,7 +1074,7 @@ def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
         if f < t1:
             start = max(start, f)
     if start < 0:
-        return
+        return NAN
     for jj in range(w):
         j = j0 + jj
         for t in range(first[jj], start):
@@ -956,8 +1084,9 @@ def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
             else:
                 o1[t, j] = math.log(c[t, j] / old)
     if c.shape[1] == 1:
-        _lag_1d(mode, c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, start, t1)
-        return
+        c1 = c.reshape(c.shape[0])
+        bad = _lag_1d(mode, c1, o1.reshape(o1.shape[0]), n, start, t1) or _inf_in(c1, t0, start)
+        return NAN if bad else 0.0
     if mode == 0:
         for t in range(start, t1):
             for jj in range(w):
@@ -969,18 +1098,17 @@ def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
             for jj in range(w):
                 j = j0 + jj
                 o1[t, j] = math.log(c[t, j] / c[t - n, j])
+    return NAN
 
 
 @njit(**_JIT)
 def k_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _lag_block(0, c, o1, int(p1), j0, j1, t0, t1)
-    return NAN
+    return _lag_block(0, c, o1, int(p1), j0, j1, t0, t1)
 
 
 @njit(**_JIT)
 def k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _lag_block(1, c, o1, int(p1), j0, j1, t0, t1)
-    return NAN
+    return _lag_block(1, c, o1, int(p1), j0, j1, t0, t1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -994,11 +1122,14 @@ def k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 # --------------------------------------------------------------------------------------------
 @njit(**_JIT_EXACT)
 def _extreme_1d(x, o, n, sg, t0, t1, suf):
+    """van Herk / Gil-Werman over one series; True when it read a +-inf."""
+    bad = False
     for a in range(t0, t1, n):
         e = min(a + n, t1)
         p = sg * x[a]
         for t in range(a, e):
             xv = sg * x[t]
+            bad |= abs(xv) == np.inf
             p = p if (p > xv or p != p) else xv
             if t < t0 + n - 1:
                 o[t] = NAN
@@ -1013,14 +1144,16 @@ def _extreme_1d(x, o, n, sg, t0, t1, suf):
             xv = sg * x[a + i]
             q = xv if (xv > q or xv != xv) else q
             suf[i] = q
+    return bad
 
 
 @njit(**_JIT_EXACT)
 def _extreme_block(c, o1, n, is_max, j0, j1, t0, t1):
     sg = 1.0 if is_max else -1.0
     if c.shape[1] == 1:
-        _extreme_1d(c.reshape(c.shape[0]), o1.reshape(o1.shape[0]), n, sg, t0, t1, np.empty(n))
-        return
+        c1 = c.reshape(c.shape[0])
+        bad = _extreme_1d(c1, o1.reshape(o1.shape[0]), n, sg, t0, t1, np.empty(n))
+        return NAN if bad else 0.0
     w = j1 - j0
     suf = np.empty((n, w))
     pre = np.empty(w)
@@ -1055,18 +1188,17 @@ def _extreme_block(c, o1, n, is_max, j0, j1, t0, t1):
                 xv = sg * c[a + i, j0 + jj]
                 q = suf[i + 1, jj]
                 suf[i, jj] = xv if (xv > q or xv != xv) else q
+    return NAN
 
 
 @njit(**_JIT_EXACT)
 def k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _extreme_block(c, o1, int(p1), False, j0, j1, t0, t1)
-    return NAN
+    return _extreme_block(c, o1, int(p1), False, j0, j1, t0, t1)
 
 
 @njit(**_JIT_EXACT)
 def k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    _extreme_block(c, o1, int(p1), True, j0, j1, t0, t1)
-    return NAN
+    return _extreme_block(c, o1, int(p1), True, j0, j1, t0, t1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1086,14 +1218,70 @@ def _sma_inplace_lane(x, o, j, n, ta, tb):
         ring[i] = x[ta + i, j]
         acc += ring[i]
         o[ta + i, j] = NAN
-    pos = n - 1
+    pos = n - 1  # the ring slot written next; wraps by compare, not by an integer modulo
     for t in range(ta + n - 1, tb):
         xt = x[t, j]
-        ring[pos % n] = xt
+        ring[pos] = xt
         acc += xt
         o[t, j] = acc / n
-        pos += 1
-        acc -= ring[pos % n]
+        pos = pos + 1 if pos + 1 < n else 0
+        acc -= ring[pos]
+
+
+@njit(**_JIT_DIV)
+def _stoch_tail(c, o1, o2, j, nsk, nsd, fk, t1):
+    """Raw %K, its SMA (%K) and that SMA's SMA (%D) in one pass from row ``fk``.
+
+    On entry o2 holds the highest high and o1 the lowest low; on exit o1 holds %K and o2 %D
+    (NaN before each one's first full window). The same running sums, in the same order, as
+    two :func:`_sma_inplace_lane` passes, so the same bits, without two more passes over the
+    outputs. Returns True when it read a +-inf close."""
+    bad = False
+    r1 = np.empty(nsk)
+    r2 = np.empty(nsd)
+    a1 = 0.0
+    a2 = 0.0
+    p1 = 0
+    p2 = 0
+    s1 = fk + nsk - 1  # first %K
+    s2 = s1 + nsd - 1  # first %D
+    for t in range(fk, t1):
+        hh = o2[t, j]
+        ll = o1[t, j]
+        ct = c[t, j]
+        bad |= abs(ct) == np.inf
+        rng = hh - ll
+        # TA-Lib 0.8: a range within 1e-14 of the quotes' magnitude is flat (%K = 0)
+        flat = abs(rng) <= 1e-14 * (abs(hh) + abs(ll))
+        raw = 0.0 if flat else (ct - ll) / (rng / 100.0)
+        if nsk == 1:
+            k = raw
+        else:
+            r1[p1] = raw
+            a1 += raw
+            if t < s1:
+                k = NAN
+                p1 += 1
+            else:
+                k = a1 / nsk
+                p1 = p1 + 1 if p1 + 1 < nsk else 0
+                a1 -= r1[p1]
+        o1[t, j] = k
+        if t < s1:
+            o2[t, j] = NAN
+        elif nsd == 1:
+            o2[t, j] = k
+        else:
+            r2[p2] = k
+            a2 += k
+            if t < s2:
+                o2[t, j] = NAN
+                p2 += 1
+            else:
+                o2[t, j] = a2 / nsd
+                p2 = p2 + 1 if p2 + 1 < nsd else 0
+                a2 -= r2[p2]
+    return bad
 
 
 @njit(**_JIT_EXACT)
@@ -1101,29 +1289,29 @@ def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     nk = int(p1)
     nsk = int(p2)
     nsd = int(p3)
+    one = c.shape[1] == 1  # one series: the extremes flag +-inf in h and l (the inf proof)
+    bad = False
     for j in range(j0, j1):
         b = _first_valid3(h, l, c, j, t0, t1)
         fk = b + nk - 1
         if fk >= t1:
             _fill_nan(o1, j, t0, t1)
             _fill_nan(o2, j, t0, t1)
+            bad = True
             continue
         # o2 holds the highest high, o1 the lowest low, then raw %K in o1
-        _extreme_block(h, o2, nk, True, j, j + 1, b, t1)
-        _extreme_block(l, o1, nk, False, j, j + 1, b, t1)
-        for t in range(fk, t1):
-            hh = o2[t, j]
-            ll = o1[t, j]
-            rng = hh - ll
-            # TA-Lib 0.8: a range within 1e-14 of the quotes' magnitude is flat (%K = 0)
-            flat = abs(rng) <= 1e-14 * (abs(hh) + abs(ll))
-            o1[t, j] = 0.0 if flat else (c[t, j] - ll) / (rng / 100.0)
-        _sma_inplace_lane(o1, o1, j, nsk, fk, t1)
-        _sma_inplace_lane(o1, o2, j, nsd, fk + nsk - 1, t1)
+        ch = _extreme_block(h, o2, nk, True, j, j + 1, b, t1)
+        cl = _extreme_block(l, o1, nk, False, j, j + 1, b, t1)
+        bad = bad or not (ch == 0.0 and cl == 0.0)
+        bad |= _stoch_tail(c, o1, o2, j, nsk, nsd, fk, t1)
         f = fk + nsk + nsd - 2
         _fill_nan(o1, j, t0, min(f, t1))
         _fill_nan(o2, j, t0, min(f, t1))
-    return NAN
+        if one and not bad:
+            n_ = c.shape[0]
+            h1, l1, c1 = h.reshape(n_), l.reshape(n_), c.reshape(n_)
+            bad = _inf_in(h1, t0, b) or _inf_in(l1, t0, b) or _inf_in(c1, t0, fk)
+    return 0.0 if (one and not bad) else NAN
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -68,23 +68,34 @@ class Job:
     outputs: dict[str, np.ndarray]
     restart: bool = False
     tile: int = TILE
-    #: instruments whose close the kernels proved free of +-inf (see :func:`compute_batch`)
-    clean_lanes: int = 0
+    #: per price field, the instruments the kernels proved free of +-inf (see :func:`compute_batch`)
+    clean_lanes: dict[str, int] = field(default_factory=dict)
     _lock: Any = field(default_factory=threading.Lock, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:
         return next(iter(self.fields.values())).shape
 
-    def add_check(self, lanes: int) -> None:
-        """Count ``lanes`` more instruments whose close a kernel proved finite."""
+    def add_check(self, lanes: int | Mapping[str, int]) -> None:
+        """Count instruments whose fields a kernel proved finite.
+
+        ``lanes`` maps a price field to a number of instruments; a plain int counts closes.
+        """
+        proofs = {"close": lanes} if isinstance(lanes, int | np.integer) else lanes
         with self._lock:
-            self.clean_lanes += int(lanes)
+            for name, count in proofs.items():
+                self.clean_lanes[name] = self.clean_lanes.get(name, 0) + int(count)
+
+    @property
+    def proven_fields(self) -> set[str]:
+        """The price fields the kernels proved free of +-inf for every instrument."""
+        n_inst = self.shape[1]
+        return {name for name, count in self.clean_lanes.items() if count >= n_inst}
 
     @property
     def close_proven_finite(self) -> bool:
         """True when the kernels proved every instrument's close free of +-inf."""
-        return self.clean_lanes >= self.shape[1]
+        return "close" in self.proven_fields
 
 
 @dataclass(frozen=True)
@@ -277,15 +288,16 @@ def compute_batch(
     b: int,
     restart: bool = False,
     tile: int = TILE,
-) -> int:
+) -> dict[str, int]:
     """Compute every spec for instruments ``[a, b)``, writing into ``outputs`` in place.
 
-    Returns the number of instruments whose close the kernels proved free of +-inf: ``b - a``
-    when a close-only kernel returned a finite state checksum (an inf poisons its running
-    state for good, see :mod:`kernels`), else 0 (compute() then scans the prices).
+    Returns, per price field, the number of instruments the kernels proved free of +-inf:
+    ``b - a`` for every field of a spec whose kernel returned a finite state checksum (an inf
+    poisons a running state for good, and the stateless and multi-input kernels flag one
+    they read, see :mod:`kernels`); fields not proven are left out (compute() scans them).
     """
     n_bars = fields["close"].shape[0]
-    proven = False
+    proven: dict[str, int] = {}
     for spec in specs:
         kern = spec.definition.block_kernel
         c, h, lo, v = _arrays_for(spec, fields)
@@ -296,7 +308,8 @@ def compute_batch(
             check = 0.0
             for ta in range(a, b, tile):
                 check += kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, ta, min(ta + tile, b), 0, n_bars)
-            proven = proven or math.isfinite(check)
+            if math.isfinite(check):
+                proven.update(dict.fromkeys(spec.fields, b - a))
             continue
         # nan="restart": every run of valid bars of each instrument is a fresh series
         for j in range(a, b):
@@ -306,7 +319,7 @@ def compute_batch(
             edges = np.flatnonzero(np.diff(np.concatenate(([0], ok.view(np.int8), [0]))))
             for r0, r1 in zip(edges[::2], edges[1::2], strict=True):
                 kern(c, h, lo, v, o1, o2, o3, p1, p2, p3, j, j + 1, int(r0), int(r1))
-    return b - a if proven else 0
+    return proven
 
 
 def _batch_task(
@@ -328,7 +341,7 @@ def _mapped_task(
     b: int,
     restart: bool,
     tile: int,
-) -> tuple[int, int]:
+) -> tuple[int, dict[str, int]]:
     """A loky task: inputs and outputs are memory-mapped files shared with the parent."""
     fields = {k: np.asarray(v) for k, v in fields.items()}
     outputs = {k: np.asarray(v) for k, v in outputs.items()}
@@ -498,7 +511,7 @@ def _run_numba(job: Job, n_jobs: int, progress: Progress) -> None:
     threads = max(1, min(n_jobs, numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(threads)
     tile = max(1, -(-n_inst // threads))  # one wide tile per thread (see TILE)
-    proven = False
+    proven: dict[str, int] = {}
     try:
         for spec in job.specs:
             par = spec.definition.prange_kernel
@@ -506,8 +519,9 @@ def _run_numba(job: Job, n_jobs: int, progress: Progress) -> None:
             outs = [job.outputs[name] for name in spec.outputs]
             o1, o2, o3 = (outs + [outs[0], outs[0]])[:3]
             p1, p2, p3 = spec.kernel_params()
-            proven = math.isfinite(par(c, h, lo, v, o1, o2, o3, p1, p2, p3, tile)) or proven
-        job.add_check(n_inst if proven else 0)
+            if math.isfinite(par(c, h, lo, v, o1, o2, o3, p1, p2, p3, tile)):
+                proven.update(dict.fromkeys(spec.fields, n_inst))
+        job.add_check(proven)
         progress(n_inst)
     finally:
         numba.set_num_threads(previous)
