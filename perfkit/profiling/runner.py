@@ -39,7 +39,7 @@ class ProgramSyntaxError(PerfkitError):
         self.formatted = formatted
 
 
-@dataclass
+@dataclass(eq=False)
 class Program:
     """A program ready to run: its compiled code and the ``__main__`` it must see.
 
@@ -198,7 +198,7 @@ def _compile(source: str, filename: str) -> types.CodeType:
         raise ProgramSyntaxError("".join(_traceback().format_exception_only(exc))) from None
 
 
-@dataclass
+@dataclass(eq=False)
 class RunResult:
     """How the program ended: ``ended_by`` is ``exit``, ``exception`` or ``interrupt``."""
 

@@ -100,7 +100,7 @@ def make_engines(options: Options, line_targets: Sequence[str] = ()) -> list[Any
     return engines
 
 
-@dataclass
+@dataclass(eq=False)
 class Outcome:
     """A finished run: the profile and how the program ended."""
 

@@ -54,7 +54,7 @@ _RECORD_KEYS = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class Follower:
     """Follow the child processes of the program this process runs.
 

@@ -36,7 +36,7 @@ ENGINES: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class Collector:
     """What the engines measured, gathered before it is frozen into a Profile."""
 
