@@ -70,7 +70,7 @@ from perfkit.profiling.engines.pyinstrument_engine import MAX_TREE_FRAMES, Pyins
 def down(n):
     if n == 0:
         t = time.perf_counter()
-        while time.perf_counter() - t < 0.05:
+        while time.perf_counter() - t < 0.3:  # a few samples land deep, even when loaded
             pass
         return 0
     return down(n - 1) + 1
