@@ -34,13 +34,15 @@ ARGS = [
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # 120 s, not playwright's 30 s: chromium starting on a loaded 2-core CI machine
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=120_000)
         yield b
         b.close()
 
 
 def open_page(browser, path: Path):  # noqa: ANN001, ANN201
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(120_000)  # playwright's 30 s is tight on a loaded CI machine
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -107,8 +109,9 @@ def test_profile_report_renders_and_escapes_the_program(
     assert page.locator("img").count() == 0
     assert page.locator("table").count() >= 1
     assert "&lt;img src=x onerror" in page.content()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "profile.png"), full_page=False)
+    shots = SHOTS if os.environ.get("PERFKIT_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)  # a plain test run leaves the tree clean
+    page.screenshot(path=str(shots / "profile.png"), full_page=False)
 
 
 # ---- the dashboard's layout at the widths people use ------------------------------------------
@@ -186,6 +189,7 @@ def test_dashboard_is_readable_from_1024_to_1920_px(
     committed) with PERFKIT_UPDATE_SCREENSHOTS=1, else into a temp folder, so a plain test run
     leaves the tree clean."""
     page = browser.new_page(viewport={"width": width, "height": 1200})
+    page.set_default_timeout(120_000)  # playwright's 30 s is tight on a loaded CI machine
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     requests: list[str] = []
