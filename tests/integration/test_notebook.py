@@ -47,6 +47,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
     client = nbclient.NotebookClient(
         nb,
         timeout=240,
+        startup_timeout=240,  # nbclient's 60 s default is tight for a kernel on a loaded CI box
         kernel_name="python3",
         allow_errors=True,
         resources={"metadata": {"path": str(folder)}},
