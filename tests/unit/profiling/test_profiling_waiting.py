@@ -135,4 +135,6 @@ def test_cli_report_puts_waiting_threads_apart(tmp_path):
     assert "Condition.wait" in waits  # three threads blocked in Event.wait -> Condition.wait
     top = [f.function for f in p.top_functions(3, waiting=False)]
     assert "Condition.wait" not in top
-    assert any(name in ("work", "<genexpr>") for name in top)
+    # the generator is named "work.<locals>.<genexpr>": matching only "work" failed whenever no
+    # sample landed in work's own line between generator steps (3 runs in 6 on a loaded machine)
+    assert any(name == "work" or name.startswith("work.<locals>.") for name in top), top
