@@ -348,7 +348,7 @@ class Verdicts:
     """Each target: the figure, the threshold, and met / NOT met / not judged."""
 
     def __init__(self, judged: bool, why_not: str) -> None:
-        self.rows: list[dict[str, str]] = []
+        self.rows: list[dict[str, Any]] = []
         self.judged, self.why_not = judged, why_not
 
     def add(self, target: str, value: float | None, ok: bool | None, shown: str) -> None:
@@ -360,7 +360,18 @@ class Verdicts:
             verdict = f"not judged ({self.why_not})"
         else:
             verdict = "met"
-        self.rows.append({"target": target, "measured": shown, "verdict": verdict})
+        self.rows.append({"target": target, "measured": shown, "verdict": verdict,
+                          "value": value, "threshold_ok": ok})  # fmt: skip
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """The rows for the JSON report: ``met`` is true / false / null (not judged)."""
+        out = []
+        for r in self.rows:
+            ok = r["threshold_ok"]
+            met = None if ok is None or (ok and not self.judged) else bool(ok)
+            out.append({"target": r["target"], "measured": r["measured"], "value": r["value"],
+                        "met": met, "verdict": r["verdict"].strip("*")})  # fmt: skip
+        return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -505,10 +516,31 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if args.out:
-        from perfkit._atomic import atomic_write_text
+        from perfkit._atomic import atomic_write_text, dumps_strict
 
+        # the same figures, machine-readable, beside the markdown (reports/indicators.json)
+        json_path = os.path.splitext(args.out)[0] + ".json"
+        facts = {
+            "command": lines[2].split("`")[1],
+            "written": utc_now_iso(),
+            "seconds": took,
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "usable_cores": cores,
+            "load_average": {"before": load_before, "peak": peak, "after": load.samples[-1]},
+            "judged": judged,
+            "not_judged_because": None if judged else why,
+            "copy_bandwidth_bytes_per_s": bw,
+            "targets_met": met,
+            "targets": v.as_json(),
+            "panel": prows,
+            "phases": phases,
+            "one_series": srows,
+            "auto": arows,
+        }
+        atomic_write_text(json_path, dumps_strict(facts, indent=1))
         atomic_write_text(args.out, text)
-        print(f"wrote {args.out}", file=sys.stderr)
+        print(f"wrote {args.out} and {json_path}", file=sys.stderr)
     return 0
 
 

@@ -24,6 +24,19 @@ def test_a_met_target_is_not_judged_when_the_load_was_high() -> None:
     assert idle.rows[0]["verdict"] == "met"
 
 
+def test_json_verdicts_never_say_met_when_not_judged() -> None:
+    loaded = benchmark.Verdicts(judged=False, why_not="load average 3.10 > 0.5")
+    loaded.add("a", 1.2, True, "1.2×")
+    loaded.add("b", 2.5, False, "2.5×")
+    loaded.add("c", None, None, "TA-Lib not installed")
+    assert [r["met"] for r in loaded.as_json()] == [None, False, None]
+    assert loaded.as_json()[1]["verdict"] == "NOT met" and loaded.as_json()[1]["value"] == 2.5
+    idle = benchmark.Verdicts(judged=True, why_not="")
+    idle.add("a", 1.2, True, "1.2×")
+    idle.add("b", 2.5, False, "2.5×")
+    assert [r["met"] for r in idle.as_json()] == [True, False]
+
+
 def test_load_watch_keeps_the_peak(monkeypatch: pytest.MonkeyPatch) -> None:
     loads = iter([0.2, 0.9, 0.3])
     monkeypatch.setattr(benchmark.LoadWatch, "now", staticmethod(lambda: next(loads)))
