@@ -96,9 +96,11 @@ STUDENT: dict[str, dict[str, Any]] = {
         "max_length": 48,
         "batch_size": 64,
         "steps": 600,
-        "lr": 2e-4,
-        "hidden_layers": "last",
-        "schedule": "constant",
+        # The best of the probes in reports/compression.md (150 x 64 steps, held-out cosine
+        # 0.866 vs 0.861 for constant lr 2e-4 on the last layer only).
+        "lr": 5e-4,
+        "hidden_layers": "all",
+        "schedule": "warmup_cosine",
     },
     "tiny": {
         "keep": "alternate",
