@@ -39,7 +39,7 @@ def selected_cases(which: str | None = None) -> list[Case]:
             "--perfkit-cases found no project cases: declare the entry point group "
             "'perfkit.cases' or set PERFKIT_CASES=pkg.module (or use --perfkit-cases=all)"
         )
-    return [c for c in registry.all_cases() if c.module in own]
+    return [c for c in registry.registered() if c.module in own]
 
 
 def points(cases: Sequence[Case]) -> list[Any]:

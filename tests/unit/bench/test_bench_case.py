@@ -126,3 +126,37 @@ def test_broken_or_missing_case_modules_are_recorded_not_fatal(tmp_path, monkeyp
     why = registry.unavailable()
     assert "RuntimeError: half-written" in why["broken_cases_mod"]
     assert why["no_such_cases_mod_xyz"] == "case module no_such_cases_mod_xyz not found"
+
+
+def test_each_case_module_declares_the_groups_its_cases_use() -> None:
+    from perfkit.bench import registry
+
+    registry.load_all()
+    used: dict[str, set[str]] = {}
+    for c in registry.registered():
+        if c.module in registry.CASE_GROUPS:
+            used.setdefault(c.module, set()).add(c.group)
+    for mod, groups in used.items():
+        assert groups <= set(registry.CASE_GROUPS[mod]), f"{mod} declares {registry.CASE_GROUPS[mod]}"
+
+
+def test_selecting_a_group_imports_only_its_modules() -> None:
+    # --group playbook used to import every case module, torch and transformers included
+    # (seconds of start-up for each `perfkit bench` run)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from perfkit.bench import registry\n"
+        "cases = registry.select(None, 'playbook')\n"
+        "assert cases and {c.group for c in cases} == {'playbook'}, cases\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'onnxruntime', 'numba') if m in sys.modules)\n"
+        "print('heavy:', heavy)\n"
+        "registry.get('small_sequence_literal')\n"
+        "assert len(registry.all_cases()) > len(cases)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    ).stdout
+    assert "heavy: []" in out
