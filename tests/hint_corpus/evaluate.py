@@ -278,7 +278,7 @@ def render(
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     loaded = max(load_before, load_after) > 0.5
-    provisional = f" (provisional: load {max(load_before, load_after):.1f} > 0.5)" if loaded else ""
+    provisional = f" (provisional: load {max(load_before, load_after):.2f} > 0.5)" if loaded else ""
     for rule, s in table.items():
         met, why = judged[rule]
         rec = "—" if s.recall is None else f"{s.recall:.2f}"
