@@ -33,6 +33,7 @@ import signal
 import sys
 import time
 import tracemalloc
+import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, ClassVar
@@ -201,6 +202,9 @@ class MemoryEngine:
         self.growth: dict[tuple[str, int, str], list[int]] = {}
         self.traced: dict[tuple[str, int, str], list[int]] = {}
         self.arrays: dict[tuple[str, str, str], ArrayObservation] = {}
+        # id -> weak reference of each array already noted: the same array seen again in a
+        # caller (``feats = build(x)``) is not a second observation (a false hint at the call)
+        self._seen_arrays: dict[int, Any] = {}
         self.start_rss = self.peak_rss = self.end_rss = 0
         self.trace_peak: int | None = None
         self.covered_s = 0.0
@@ -394,6 +398,13 @@ class MemoryEngine:
             akey = (key[0], key[2], name)  # one observation per variable per function
             if akey in self.arrays or len(self.arrays) >= 50:
                 continue
+            seen = self._seen_arrays.get(id(value))
+            if seen is not None and seen() is value:  # the weak reference proves it is the same
+                continue
+            try:
+                self._seen_arrays[id(value)] = weakref.ref(value)
+            except TypeError:  # an ndarray subclass without weak references: noted each time
+                pass
             rel, overflow = float32_error(np, value)
             self.arrays[akey] = ArrayObservation(
                 file=key[0],
