@@ -202,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         from perfkit.render.base import write_outputs
 
-        written = write_outputs(profile, out, formats)
+        # no fsync per file: each rename is still atomic, and a rerun recreates the report
+        written = write_outputs(profile, out, formats, fsync=False)
     except PerfkitError as exc:
         error = exc
     except OSError as exc:

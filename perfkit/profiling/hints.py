@@ -169,6 +169,16 @@ def _tree(profile: Profile, filename: str) -> ast.Module | None:
     return _parse(text) if text else None
 
 
+def _user_file(profile: Profile, filename: str) -> bool:
+    """True when ``filename`` is the program's own code (its source is kept in the profile, or
+    it lies outside the standard library, site-packages and perfkit)."""
+    if filename in profile.sources:
+        return True
+    from perfkit.profiling._source import is_user_code
+
+    return is_user_code(filename)
+
+
 def _line_text(profile: Profile, filename: str, line: int) -> str:
     lines = _source(profile, filename).splitlines()
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""
@@ -867,7 +877,10 @@ def rule_joblib_candidate(profile: Profile) -> Iterator[Hint]:
             by_name[f.function.rsplit(".", 1)[-1]] = f
     if not by_name:
         return
-    for filename in {f.file for f in profile.functions if f.user_code}:
+    # A call site of a hot function lies in a function at least as hot (its total time includes
+    # the call), so only files holding such a function are parsed; cold files never are.
+    floor = min(f.total_s for f in by_name.values())
+    for filename in {f.file for f in profile.functions if f.user_code and f.total_s >= floor}:
         tree = _tree(profile, filename)
         if tree is None:
             continue
@@ -948,6 +961,8 @@ def rule_list_only_iterated(profile: Profile) -> Iterator[Hint]:
         if (hl.file, hl.line) in seen:
             continue
         seen.add((hl.file, hl.line))
+        if not _user_file(profile, hl.file):
+            continue  # library code: not the user's to change, and parsing it costs ms per file
         tree = _tree(profile, hl.file)
         if tree is None:
             continue
