@@ -104,6 +104,12 @@ def compare_outputs(baseline: Any, candidate: Any, rtol: float = 1e-7, atol: flo
         b, c = np.asarray(b), np.asarray(c)
         if b.shape != c.shape:
             return Verdict(False, f"shapes differ: {b.shape} vs {c.shape}")
+        if b.dtype.kind in "iub" and c.dtype.kind in "iub":
+            # Integers are exact: a relative tolerance would let 332833500 pass for 332833501.
+            gap = np.abs(b.astype(np.float64) - c.astype(np.float64))
+            err = float(gap.max()) if b.size else 0.0
+            ok = bool(np.array_equal(b, c)) or (atol > 0 and err <= atol)
+            return Verdict(ok, f"max abs error {err:.3g} (integers: exact, atol={atol:g})", err)
         if b.dtype.kind in "fciub" and c.dtype.kind in "fciub":
             diff = np.abs(b.astype(np.complex128) - c.astype(np.complex128)) if b.size else b
             both_nan = np.isnan(b) & np.isnan(c) if b.dtype.kind in "fc" else False
@@ -112,6 +118,9 @@ def compare_outputs(baseline: Any, candidate: Any, rtol: float = 1e-7, atol: flo
             return Verdict(ok, f"max abs error {err:.3g} (rtol={rtol:g}, atol={atol:g})", err)
         ok = bool(np.array_equal(b, c))
         return Verdict(ok, "arrays equal" if ok else "arrays differ")
+    if isinstance(b, int) and isinstance(c, int):
+        err = float(abs(b - c))
+        return Verdict(err <= atol, f"{b!r} vs {c!r} (integers: exact, atol={atol:g})", err)
     if isinstance(b, (int, float)) and isinstance(c, (int, float)):
         err = abs(float(b) - float(c))
         ok = (math.isnan(b) and math.isnan(c)) or math.isclose(b, c, rel_tol=rtol, abs_tol=atol)
