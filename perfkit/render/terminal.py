@@ -90,38 +90,13 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
             out.append(sec)
         waits = [f for f in profile.top_functions(WAIT_N, waiting=True) if f.self_s > 0]
         if waits:
-            sec = Section(
-                WAITING_TITLE,
-                ("own", "own %", "function", "where"),
-                right=(True, True, False, False),
-            )
-            for f in waits:
-                sec.rows.append(
-                    (
-                        _fmt.seconds(f.self_s),
-                        _fmt.pct(f.self_s, total),
-                        f.function,
-                        _fmt.where(f.file, f.line, cwd),
-                    )
-                )
-            out.append(sec)
+            rows = [(f.self_s, f.function, _fmt.where(f.file, f.line, cwd)) for f in waits]
+            headers = ("own %", "function", "where")
+            out.append(_own_time_section(WAITING_TITLE, headers, rows, total))
     lines = [h for h in profile.top_lines(TOP_N) if h.self_s > 0]
     if lines:
-        sec = Section(
-            "Hot lines (own time)",
-            ("own", "%", "where", "source"),
-            right=(True, True, False, False),
-        )
-        for h in lines:
-            sec.rows.append(
-                (
-                    _fmt.seconds(h.self_s),
-                    _fmt.pct(h.self_s, total),
-                    _fmt.where(h.file, h.line, cwd),
-                    h.source,
-                )
-            )
-        out.append(sec)
+        rows = [(h.self_s, _fmt.where(h.file, h.line, cwd), h.source) for h in lines]
+        out.append(_own_time_section("Hot lines (own time)", ("%", "where", "source"), rows, total))
     for lt in profile.line_tables:
         loc = _fmt.where(lt.file, lt.first_line, cwd)
         sec = Section(
@@ -202,6 +177,16 @@ def summary_sections(profile: Profile, saved_to: str | None = None) -> list[Sect
     if tail:
         out.append(Section("", lines=tail))
     return out
+
+
+def _own_time_section(
+    title: str, headers: tuple[str, ...], rows: list[tuple[Any, ...]], total: float
+) -> Section:
+    """A table led by own time and its share of ``total``; each row is ``(own_s, *cells)``."""
+    sec = Section(title, ("own", *headers), right=(True, True) + (False,) * (len(headers) - 1))
+    for own_s, *cells in rows:
+        sec.rows.append((_fmt.seconds(own_s), _fmt.pct(own_s, total), *cells))
+    return sec
 
 
 def multi_thread_note(profile: Profile) -> str:
