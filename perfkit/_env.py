@@ -2,14 +2,14 @@
 
 One module for every result (profiles, bench runs, compression reports, benchmarks' markdown).
 It is imported at profile start-up, so it imports only light standard-library modules at the top;
-``importlib.metadata`` (about 80 ms) is loaded only when package versions are read from it.
+``importlib.metadata`` (about 80 ms) is loaded only when package versions are read from it, and
+``platform`` / ``subprocess`` only when a function needs them (a profile's commit is read from
+the ``.git`` folder's files when it can be).
 """
 
 from __future__ import annotations
 
 import os
-import platform
-import subprocess
 import sys
 import time
 from functools import lru_cache
@@ -63,6 +63,8 @@ def cpu_model() -> str:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    import platform
+
     return platform.processor() or platform.machine()
 
 
@@ -99,6 +101,8 @@ def machine_info(light: bool = False) -> dict[str, Any]:
     ``light=True`` (profile start-up) takes versions from the modules already loaded instead of
     reading package metadata; the keys are the same.
     """
+    import platform
+
     uname = platform.uname()
     return {
         "node": uname.node,
@@ -195,6 +199,7 @@ def gpu_info() -> dict[str, Any] | None:
 @lru_cache(maxsize=4)
 def commit_info(cwd: str | None = None) -> dict[str, Any]:
     """The git commit, branch and dirty flag of ``cwd`` (empty values outside a repository)."""
+    import subprocess
 
     def git(*args: str) -> str:
         try:
@@ -218,20 +223,31 @@ def commit_info(cwd: str | None = None) -> dict[str, Any]:
 
 
 class CommitLookup:
-    """The git commit and branch of ``cwd``, looked up by a ``git`` process started at once.
+    """The git commit and branch of ``cwd``, read at once from the ``.git`` folder's files.
 
-    The process runs while perfkit imports and the program runs; :meth:`result` collects it.
-    Keys match :func:`perfkit._env.commit_info`; empty values outside a repository. The dirty
-    flag would need ``git status``, a tree walk that costs more than the rest of start-up, so it
-    is left unknown (None).
+    A plain repository whose HEAD commit is a loose object (every commit until ``git gc`` packs
+    it) is read in well under a millisecond, with no process started. Anything else (a packed
+    commit, ``GIT_*`` variables in the environment, an unreadable file) starts one ``git``
+    process at once, which runs while perfkit imports and the program runs; :meth:`result`
+    collects it. Keys match :func:`perfkit._env.commit_info`; empty values outside a repository.
+    The dirty flag would need ``git status``, a tree walk that costs more than the rest of
+    start-up, so it is left unknown (None).
     """
 
     def __init__(self, cwd: str) -> None:
+        self._proc: Any = None
+        self._found: dict[str, Any] | None = None
+        try:
+            self._found = read_git_head(cwd)
+        except (OSError, ValueError, UnicodeDecodeError):
+            self._found = None
+        if self._found is not None:
+            return
         import subprocess
 
         try:
             # One git call: commit, commit time and ref names ("HEAD -> main, origin/main").
-            self._proc: Any = subprocess.Popen(
+            self._proc = subprocess.Popen(
                 ["git", "log", "-1", "--format=%H%n%cI%n%D"],
                 cwd=cwd,
                 stdout=subprocess.PIPE,
@@ -243,8 +259,10 @@ class CommitLookup:
             self._proc = None
 
     def result(self) -> dict[str, Any]:
-        """The commit info (waits for git, at most 5 s)."""
+        """The commit info (waits for git, at most 5 s, when it had to be started)."""
         empty = {"id": "", "branch": "", "dirty": None, "time": ""}
+        if self._found is not None:
+            return {**empty, **self._found}
         if self._proc is None:
             return empty
         try:
@@ -258,3 +276,115 @@ class CommitLookup:
         refs = head[2] if len(head) > 2 else ""
         branch = refs.split("HEAD -> ", 1)[1].split(",")[0].strip() if "HEAD -> " in refs else ""
         return {"id": head[0], "branch": branch, "dirty": None, "time": head[1]}
+
+
+#: Variables that change where git looks for the repository or its objects.
+_GIT_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_COMMON_DIR",
+    "GIT_CEILING_DIRECTORIES",
+    "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+)
+
+
+def read_git_head(cwd: str) -> dict[str, str] | None:
+    """Commit id, branch and commit time (``git log --format=%cI``) of ``cwd``'s repository,
+    read from the ``.git`` files without running git.
+
+    Returns ``{}`` outside a repository or on an unborn branch (what ``git log`` gives: nothing),
+    and ``None`` when only git itself can tell (``GIT_DIR`` and the like set, a packed commit).
+
+    Examples
+    --------
+    >>> read_git_head("/")  # doctest: +SKIP
+    {}
+    """
+    if any(k in os.environ for k in _GIT_LOCATION_VARS):
+        return None  # git's own discovery rules apply
+    gitdir = _find_git_dir(os.path.abspath(cwd))
+    if gitdir is None:
+        return {}
+    common = gitdir
+    if os.path.isfile(os.path.join(gitdir, "commondir")):  # a linked worktree
+        with open(os.path.join(gitdir, "commondir"), encoding="utf-8") as fh:
+            common = os.path.normpath(os.path.join(gitdir, fh.read().strip()))
+    with open(os.path.join(gitdir, "HEAD"), encoding="utf-8") as fh:
+        head = fh.read().strip()
+    branch = ""
+    if head.startswith("ref:"):
+        ref = head[4:].strip()
+        branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ""
+        sha = _resolve_ref(gitdir, common, ref)
+        if sha is None:
+            return {}  # an unborn branch: no commit yet
+    else:
+        sha = head
+    if len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha):
+        return None
+    when = _loose_commit_time(common, sha)
+    if when is None:
+        return None
+    return {"id": sha, "branch": branch, "time": when}
+
+
+def _find_git_dir(path: str) -> str | None:
+    while True:
+        dot = os.path.join(path, ".git")
+        if os.path.isdir(dot):
+            return dot
+        if os.path.isfile(dot):  # a worktree or submodule: "gitdir: <path>"
+            with open(dot, encoding="utf-8") as fh:
+                text = fh.read().strip()
+            if not text.startswith("gitdir:"):
+                raise ValueError(f"unreadable {dot}")
+            return os.path.normpath(os.path.join(path, text[7:].strip()))
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _resolve_ref(gitdir: str, common: str, ref: str) -> str | None:
+    for folder in dict.fromkeys((gitdir, common)):
+        try:
+            with open(os.path.join(folder, ref), encoding="utf-8") as fh:
+                return fh.read().strip()
+        except FileNotFoundError:
+            continue
+    try:
+        with open(os.path.join(common, "packed-refs"), encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _loose_commit_time(common: str, sha: str) -> str | None:
+    """The committer time of a loose commit object as strict ISO 8601, or None (packed)."""
+    import zlib
+
+    try:
+        with open(os.path.join(common, "objects", sha[:2], sha[2:]), "rb") as fh:
+            raw = zlib.decompress(fh.read())
+    except FileNotFoundError:
+        return None
+    header, _, body = raw.partition(b"\0")
+    if not header.startswith(b"commit "):
+        return None
+    for line in body.split(b"\n"):
+        if not line:
+            break  # the headers end at the first empty line (the message follows)
+        if line.startswith(b"committer "):
+            stamp, tz = line.rsplit(b" ", 2)[-2:]
+            sign = -1 if tz.startswith(b"-") else 1
+            hours, minutes = int(tz[1:3]), int(tz[3:5])
+            local = int(stamp) + sign * (hours * 3600 + minutes * 60)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(local))
+            return f"{text}{'-' if sign < 0 else '+'}{hours:02d}:{minutes:02d}"
+    return None

@@ -192,7 +192,10 @@ def write_outputs(
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread below
             errors.append(exc)
 
-    threads = [threading.Thread(target=write, args=(path, data)) for _, path, data in jobs]
+    if not fsync:  # no fsync to wait for: threads would only add their start-up
+        for _, path, data in jobs:
+            write(path, data)
+    threads = [threading.Thread(target=write, args=(p, d)) for _, p, d in jobs if fsync]
     for t in threads:
         t.start()
     for t in threads:
