@@ -2,10 +2,14 @@
 
 A candidate counts as *regressed* when its median time got slower by more than the threshold
 **and** a one-sided Mann–Whitney U test on the per-sample times says the slowdown is significant
-(p < ``alpha``, as asv does). Where the samples are too few for the test ever to reach ``alpha``,
-the min–max ranges must not overlap instead. Improvements are judged the same way in the other
-direction. A side's peak memory counts as regressed when it grew by more than the threshold and
-by more than ``MEMORY_FLOOR_BYTES``.
+(p < ``alpha``, as asv does). The cases of one comparison are one family of tests: their p-values
+are adjusted by Holm's step-down method (Holm–Bonferroni), so comparing 5 or 50 cases does not
+multiply the chance of a false alarm. Where the samples are too few for the adjusted test ever to
+reach ``alpha``, the min–max ranges must not overlap instead. Improvements are judged the same way
+in the other direction (their own family). Every change states its effect size: the
+Hodges–Lehmann estimate of the candidate's time ratio with its confidence interval. A side's
+peak memory counts as regressed when it grew by more than the threshold and by more than
+``MEMORY_FLOOR_BYTES``.
 
 Runs from different machines (``machine_info``: host, CPU model, core count, architecture, OS)
 are refused unless the caller allows it: timings from two machines say nothing about the code.
@@ -82,6 +86,76 @@ def smallest_p_value(n_old: int, n_new: int) -> float:
     return 1.0 / math.comb(n_old + n_new, n_old)
 
 
+def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm–Bonferroni step-down adjusted p-values of one family of tests.
+
+    Parameters
+    ----------
+    p_values
+        Raw p-values; ``None`` (a test that was not run) is kept as ``None`` and does not count
+        in the family.
+
+    Returns
+    -------
+    list of float or None
+        In the input order: the i-th smallest of m p-values becomes
+        ``max_{j <= i} min(1, (m - j + 1) * p_(j))``. Rejecting every adjusted p below ``alpha``
+        keeps the family-wise error rate at ``alpha`` whatever the dependence between the tests.
+    """
+    present = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(present)
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(present):
+        if not 0.0 <= p <= 1.0 or math.isnan(p):
+            raise ValueError(f"p-value {p!r} is not in [0, 1]")
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def hodges_lehmann_ratio(
+    old: Sequence[float], new: Sequence[float], confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """The Hodges–Lehmann estimate of ``new / old`` times, with its confidence interval.
+
+    The estimate is the median of all pairwise differences ``log(new_j) - log(old_i)``,
+    exponentiated: a ratio that, unlike a ratio of medians, uses every sample. The interval is
+    the distribution-free one that inverts the two-sided Mann–Whitney test (normal
+    approximation of U's critical value), so it agrees with the significance test.
+
+    Parameters
+    ----------
+    old, new
+        Positive per-sample times of the two sides (at least one each).
+    confidence
+        Two-sided coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``(estimate, low, high)``; with too few samples for the coverage the interval is the
+        range of the pairwise ratios.
+    """
+    from statistics import NormalDist
+
+    if not old or not new:
+        raise ValueError("both sides need at least one sample")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if min(old) <= 0 or min(new) <= 0:
+        raise ValueError("times must be positive")
+    log_old = [math.log(x) for x in old]
+    diffs = sorted(math.log(y) - x for y in new for x in log_old)
+    n1, n2, total = len(old), len(new), len(diffs)
+    mid = total // 2
+    est = diffs[mid] if total % 2 else 0.5 * (diffs[mid - 1] + diffs[mid])
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    k = math.floor(n1 * n2 / 2 - z * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12))
+    k = min(max(k, 0), (total - 1) // 2)
+    return math.exp(est), math.exp(diffs[k]), math.exp(diffs[total - 1 - k])
+
+
 @dataclass(frozen=True)
 class CaseChange:
     """How one case's candidate (and baseline) moved between two runs."""
@@ -95,6 +169,14 @@ class CaseChange:
     p_slower: float | None = None
     p_faster: float | None = None
     memory_ratio: float | None = None  # new candidate peak / old candidate peak
+    #: Holm-adjusted one-sided p-values (the ones the verdict used).
+    p_slower_adjusted: float | None = None
+    p_faster_adjusted: float | None = None
+    #: Hodges–Lehmann estimate of the candidate's time ratio and its confidence interval.
+    hl_ratio: float | None = None
+    ratio_ci: tuple[float, float] | None = None
+    #: The gate's confirmation pass: True / False once it re-measured this case, else None.
+    confirmed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +221,8 @@ class Comparison:
         for c in self.changes:
             counts[c.status] = counts.get(c.status, 0) + 1
         lines = [
-            f"compare (threshold {self.threshold:.0%}, Mann-Whitney U p < {self.alpha:g}): "
+            f"compare (threshold {self.threshold:.0%}, Mann-Whitney U p < {self.alpha:g}, "
+            "Holm-adjusted over the cases): "
             + ", ".join(
                 f"{counts.get(k, 0)} {k}" for k in ("improved", "regressed", "unchanged", "failed")
             )
@@ -166,19 +249,44 @@ def _overlap(a: CaseResult, b: CaseResult, side: str) -> bool:
     return not (ta.max_s < tb.min_s or tb.max_s < ta.min_s)
 
 
-def _judge(o: CaseResult, n: CaseResult, threshold: float, alpha: float) -> CaseChange:
+#: Coverage of the effect-size interval printed beside every verdict.
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class _Tests:
+    """The raw p-values of one case, before the family's Holm adjustment."""
+
+    p_slow: float | None
+    p_fast: float | None
+
+
+def _raw_tests(o: CaseResult, n: CaseResult, alpha: float, family: int) -> _Tests:
+    """Both one-sided tests, or ``None`` p-values when even the best adjusted p misses alpha."""
+    assert o.candidate is not None and n.candidate is not None
+    old_t, new_t = o.candidate.times_s, n.candidate.times_s
+    if family * smallest_p_value(len(old_t), len(new_t)) >= alpha:
+        return _Tests(None, None)
+    return _Tests(slower_p_value(old_t, new_t), slower_p_value(new_t, old_t))
+
+
+def _judge(
+    o: CaseResult,
+    n: CaseResult,
+    threshold: float,
+    alpha: float,
+    raw: _Tests,
+    adjusted: _Tests,
+) -> CaseChange:
     assert o.candidate is not None and n.candidate is not None
     old_t, new_t = o.candidate.times_s, n.candidate.times_s
     ratio = n.candidate.median_s / o.candidate.median_s
     b_ratio = n.baseline.median_s / o.baseline.median_s if n.baseline and o.baseline else None
-    testable = smallest_p_value(len(old_t), len(new_t)) < alpha
-    if testable:
-        p_slow = slower_p_value(old_t, new_t)
-        p_fast = slower_p_value(new_t, old_t)
-        slower_sig, faster_sig = p_slow < alpha, p_fast < alpha
-        how = f"p={min(p_slow, p_fast):.2g}"
+    if adjusted.p_slow is not None and adjusted.p_fast is not None:
+        slower_sig, faster_sig = adjusted.p_slow < alpha, adjusted.p_fast < alpha
+        p_raw = min(raw.p_slow or 1.0, raw.p_fast or 1.0)
+        how = f"p={p_raw:.2g}, Holm {min(adjusted.p_slow, adjusted.p_fast):.2g}"
     else:
-        p_slow = p_fast = None
         apart = not _overlap(o, n, "candidate")
         slower_sig = faster_sig = apart
         how = "too few samples for the test: min-max ranges " + ("apart" if apart else "overlap")
@@ -188,7 +296,11 @@ def _judge(o: CaseResult, n: CaseResult, threshold: float, alpha: float) -> Case
         status = "improved"
     else:
         status = "unchanged"
-    reason = f"candidate median {ratio:.2f}× the saved one ({how})"
+    hl, lo, hi = hodges_lehmann_ratio(old_t, new_t, CONFIDENCE)
+    reason = (
+        f"candidate median {ratio:.2f}× the saved one (Hodges-Lehmann {hl:.2f}×, "
+        f"{CONFIDENCE:.0%} CI {lo:.2f}-{hi:.2f}; {len(old_t)} vs {len(new_t)} samples; {how})"
+    )
     if status == "unchanged" and abs(math.log(ratio)) > math.log1p(threshold):
         reason += ": not significant, treated as noise"
     if b_ratio is not None:
@@ -200,7 +312,21 @@ def _judge(o: CaseResult, n: CaseResult, threshold: float, alpha: float) -> Case
         if nb - ob > MEMORY_FLOOR_BYTES and mem_ratio > 1 + threshold:
             status = "regressed"
             reason += f"; candidate peak memory {mem_ratio:.2f}× ({ob} -> {nb} bytes)"
-    return CaseChange(n.id, n.device, status, ratio, b_ratio, reason, p_slow, p_fast, mem_ratio)
+    return CaseChange(
+        n.id,
+        n.device,
+        status,
+        ratio,
+        b_ratio,
+        reason,
+        raw.p_slow,
+        raw.p_fast,
+        mem_ratio,
+        adjusted.p_slow,
+        adjusted.p_fast,
+        hl,
+        (lo, hi),
+    )
 
 
 def compare_runs(
@@ -239,16 +365,25 @@ def compare_runs(
             "the two runs have no case in common",
             "compare runs of the same cases (same -k pattern, device and --quick)",
         )
-    changes = []
+    judged: list[tuple[CaseResult, CaseResult]] = []
+    failed: dict[tuple[str, str], CaseChange] = {}
     for key in shared:
         o, n = old_by[key], new_by[key]
         if n.status in ("failed", "error"):
             why = n.error or (n.verdict.detail if n.verdict else "check failed")
-            changes.append(CaseChange(n.id, n.device, "failed", None, None, why))
-            continue
-        if n.candidate is None or o.candidate is None:
-            continue
-        changes.append(_judge(o, n, threshold, alpha))
+            failed[key] = CaseChange(n.id, n.device, "failed", None, None, why)
+        elif n.candidate is not None and o.candidate is not None:
+            judged.append((o, n))
+    # One family: every case that is judged on its times. Holm keeps the chance that ANY of
+    # them is a false alarm at alpha; slower and faster are separate one-sided families.
+    raw = [_raw_tests(o, n, alpha, len(judged)) for o, n in judged]
+    adj_slow = holm_adjust([t.p_slow for t in raw])
+    adj_fast = holm_adjust([t.p_fast for t in raw])
+    verdicts = {
+        (n.id, n.device): _judge(o, n, threshold, alpha, t, _Tests(s, f))
+        for (o, n), t, s, f in zip(judged, raw, adj_slow, adj_fast, strict=True)
+    }
+    changes = [failed.get(k) or verdicts[k] for k in shared if k in failed or k in verdicts]
     only_old = tuple(sorted(f"{i}[{d}]" for i, d in old_by if (i, d) not in new_by))
     only_new = tuple(sorted(f"{i}[{d}]" for i, d in new_by if (i, d) not in old_by))
     return Comparison(tuple(changes), only_old, only_new, threshold, alpha)

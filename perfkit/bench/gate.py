@@ -8,14 +8,26 @@ per tree for every round (each imports perfkit from its own tree), and runs the 
 points in rounds, alternating the two trees point by point (base, candidate; then candidate,
 base; ...) so that a drift of the machine lands on both.
 Each side's per-sample times are pooled over the rounds and judged by
-:func:`perfkit.bench.compare.compare_runs`: a Mann–Whitney U test plus the threshold.
+:func:`perfkit.bench.compare.compare_runs`: a one-sided Mann–Whitney U test, Holm-adjusted over
+the cases of the run, plus the threshold on the median ratio. Each sample lasts at least
+``--min-sample-ms`` (calls are batched until it does), so the clock and the scheduler's tick
+are small beside it.
+
+Samples taken in one process share that process's luck (memory layout, address randomisation,
+what the machine did meanwhile), so a first pass that flags a case is not the verdict. Every case
+flagged by the first pass is measured again, alone, in ``--confirm-rounds`` new rounds of fresh
+processes, and it is a regression only if these independent samples also show a significant
+slowdown beyond the threshold (Holm over the flagged cases). Each verdict prints its effect size:
+the median ratio and the Hodges–Lehmann ratio with its 95% confidence interval.
 
 Exit codes: 0 no regression, 1 a check failed (a wrong answer) or a worker broke, 3 a significant
 regression, 2 bad usage (unknown revision, not a git checkout, no case selected).
 
-``--plant CASE_ID=FACTOR`` slows that case's candidate by FACTOR in the candidate tree only (the
-worker spins after each call): how ``perfkit.bench.gate_study`` measures that the gate detects a
-known slowdown. It changes nothing in either tree.
+``--plant CASE_ID=FACTOR`` slows that case's candidate by FACTOR in the candidate tree only (after
+each call the worker keeps the CPU busy for FACTOR - 1 times that call's own measured duration, so
+the candidate really does FACTOR times its work, whatever the machine's speed): how
+``perfkit.bench.gate_study`` measures that the gate detects a known slowdown. It changes nothing
+in either tree.
 """
 
 from __future__ import annotations
@@ -34,7 +46,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from perfkit.bench.compare import ALPHA, Comparison, compare_runs, parse_threshold
+from perfkit.bench.compare import (
+    ALPHA,
+    CaseChange,
+    Comparison,
+    compare_runs,
+    parse_threshold,
+)
 from perfkit.bench.results import BenchRun, CaseResult
 from perfkit.bench.timer import Timing
 from perfkit.errors import CheckFailedError, PerfkitError, UsageError
@@ -53,8 +71,10 @@ _WORKER = r"""
 import dataclasses, json, sys, time
 cfg = json.loads(sys.argv[1])
 out, sys.stdout = sys.stdout, sys.stderr  # the protocol owns the real stdout
-from perfkit.bench import registry
+from perfkit.bench import registry, timer
 from perfkit.bench.case import case_id
+if cfg.get("min_sample_s") and hasattr(timer, "MIN_SAMPLE_S"):
+    timer.MIN_SAMPLE_S = float(cfg["min_sample_s"])  # calibrate() reads it at call time
 from perfkit.bench.runner import run_point
 
 def slowed(fn, factor):
@@ -292,14 +312,73 @@ def _pool(rounds: list[list[CaseResult]]) -> tuple[CaseResult, ...]:
     return tuple(pooled)
 
 
+#: Defaults: 8 rounds of fresh processes x 10 samples of >= 5 ms per side, and 8 new rounds
+#: for each flagged case. About 10-15 s for five quick grid points on an idle 2-core machine.
+ROUNDS = 8
+REPEAT = 10
+CONFIRM_ROUNDS = 8
+MIN_SAMPLE_S = 5e-3
+
+
+def confirm(first: Comparison, confirmation: Comparison | None) -> Comparison:
+    """The final verdict: a first-pass regression stands only if the confirmation agrees.
+
+    Parameters
+    ----------
+    first
+        The comparison of the first pass (every selected case).
+    confirmation
+        The comparison of new, independent rounds of the cases ``first`` flagged (its own Holm
+        family), or ``None`` when confirmation is switched off.
+
+    Returns
+    -------
+    Comparison
+        ``first`` with each flagged case either kept ``regressed`` (``confirmed=True``, the
+        confirmation's figures appended to the reason) or turned ``unchanged`` (``confirmed=False``)
+        when the confirmation did not show a significant slowdown beyond the threshold. A flagged
+        case missing from the confirmation is not confirmed; a failed check there is a failure.
+    """
+    if confirmation is None:
+        return first
+    again = {(c.id, c.device): c for c in confirmation.changes}
+    out: list[CaseChange] = []
+    for c in first.changes:
+        if c.status != "regressed":
+            out.append(c)
+            continue
+        second = again.get((c.id, c.device))
+        if second is not None and second.status == "failed":
+            out.append(replace(second, reason=f"in the confirmation: {second.reason}"))
+            continue
+        ok = second is not None and second.status == "regressed"
+        why = second.reason if second is not None else "not measured again"
+        out.append(
+            replace(
+                c,
+                status="regressed" if ok else "unchanged",
+                confirmed=ok,
+                reason=f"{c.reason}; confirmation: {why}"
+                + ("" if ok else ": not confirmed, treated as noise"),
+            )
+        )
+    return replace(first, changes=tuple(out))
+
+
 @dataclass(frozen=True)
 class GateResult:
-    """Both pooled runs, their comparison and the exit code the gate returns."""
+    """Both pooled runs, the comparisons and the exit code the gate returns.
+
+    ``first`` judges the first pass; ``confirmation`` the new rounds of the cases it flagged
+    (``None`` when nothing was flagged or confirmation is off); ``comparison`` is the verdict.
+    """
 
     base: BenchRun
     candidate: BenchRun
     comparison: Comparison
     duration_s: float
+    first: Comparison | None = None
+    confirmation: Comparison | None = None
 
     @property
     def exit_code(self) -> int:
@@ -307,45 +386,18 @@ class GateResult:
         return 1 if failed else self.comparison.exit_code()
 
 
-def run_gate(
+def _run_rounds(
     base: Side,
     candidate: Side,
-    *,
-    modules: str | None = None,
-    pattern: str | None = None,
-    group: str | None = None,
-    quick: bool = False,
-    rounds: int = 3,
-    repeat: int = 5,
-    threshold: float = 0.10,
-    alpha: float = ALPHA,
-    log: Any = None,
-) -> GateResult:
-    """Run both sides' cases in alternating rounds and compare the pooled samples.
-
-    Raises
-    ------
-    UsageError
-        No case selected, or the two trees share no grid point.
-    CheckFailedError
-        A worker process died.
-    """
-    from perfkit import __version__
-    from perfkit._env import machine_info, utc_now_iso
-
-    if rounds < 1 or repeat < 5:
-        raise UsageError("--rounds must be >= 1 and --repeat >= 5")
-    config = {
-        "pattern": pattern,
-        "group": group,
-        "quick": quick,
-        "repeat": repeat,
-        "modules": modules,
-    }
-    started = time.perf_counter()
-    when = utc_now_iso()
+    config: dict[str, Any],
+    rounds: int,
+    only: Sequence[str] | None,
+    log: Any,
+    what: str,
+) -> tuple[list[str], list[list[list[CaseResult]]]]:
+    """``rounds`` rounds of fresh worker pairs; each side's results per round."""
     collected: list[list[list[CaseResult]]] = [[], []]
-    points: list[str] = []
+    points: list[str] = list(only) if only else []
     for i in range(rounds):
         # Fresh worker processes every round, as pyperf does: a process's own luck (memory
         # layout, address randomisation) would otherwise bias every sample of one side.
@@ -356,6 +408,7 @@ def run_gate(
             shared = set(workers[0].points) & set(workers[1].points)  # each sends its list first
             if not points:
                 if not shared:
+                    pattern, group = config.get("pattern"), config.get("group")
                     raise UsageError(
                         "no case selected in both commits"
                         + (
@@ -369,7 +422,7 @@ def run_gate(
                     )
                 points = [p for p in workers[1].points if p in shared]
             if log:
-                log(f"round {i + 1}/{rounds}: {len(points)} grid points, both sides")
+                log(f"{what} round {i + 1}/{rounds}: {len(points)} grid points, both sides")
             got: list[list[CaseResult]] = [[], []]
             for j, point in enumerate(points):
                 # Alternate which side goes first, point by point and round by round.
@@ -380,9 +433,71 @@ def run_gate(
         finally:
             for w in workers:
                 w.close()
-    runs = []
-    for side, results in zip((base, candidate), collected, strict=True):
-        runs.append(
+    return points, collected
+
+
+def run_gate(
+    base: Side,
+    candidate: Side,
+    *,
+    modules: str | None = None,
+    pattern: str | None = None,
+    group: str | None = None,
+    quick: bool = False,
+    rounds: int = ROUNDS,
+    repeat: int = REPEAT,
+    threshold: float = 0.10,
+    alpha: float = ALPHA,
+    confirm_rounds: int = CONFIRM_ROUNDS,
+    min_sample_s: float = MIN_SAMPLE_S,
+    log: Any = None,
+) -> GateResult:
+    """Run both sides' cases in alternating rounds, compare, and confirm what was flagged.
+
+    Parameters
+    ----------
+    base, candidate
+        The two trees (and the candidate's planted slowdown, if any).
+    rounds, repeat
+        First pass: rounds of fresh worker processes, samples per side per round (>= 5).
+    threshold, alpha
+        Slowdown of the median that counts, and the level of the Holm-adjusted one-sided
+        Mann–Whitney U test.
+    confirm_rounds
+        New rounds for the cases the first pass flagged (0: no confirmation; the first pass
+        is then the verdict).
+    min_sample_s
+        Each sample batches calls until it lasts at least this long.
+
+    Raises
+    ------
+    UsageError
+        No case selected, the two trees share no grid point, or bad settings.
+    CheckFailedError
+        A worker process died.
+    """
+    from perfkit import __version__
+    from perfkit._env import machine_info, utc_now_iso
+
+    if rounds < 1 or repeat < 5 or confirm_rounds < 0:
+        raise UsageError("--rounds must be >= 1, --repeat >= 5 and --confirm-rounds >= 0")
+    if not 0 < min_sample_s <= 1:
+        raise UsageError(f"--min-sample-ms must be in (0, 1000], got {min_sample_s * 1e3:g}")
+    config = {
+        "pattern": pattern,
+        "group": group,
+        "quick": quick,
+        "repeat": repeat,
+        "modules": modules,
+        "min_sample_s": min_sample_s,
+    }
+    started = time.perf_counter()
+    when = utc_now_iso()
+
+    def pooled(
+        collected: list[list[list[CaseResult]]], n_rounds: int, stage: str
+    ) -> list[BenchRun]:
+        return [
             BenchRun(
                 results=_pool(results),
                 datetime=when,
@@ -392,7 +507,9 @@ def run_gate(
                 settings={
                     "device": "cpu",
                     "repeat": repeat,
-                    "rounds": rounds,
+                    "rounds": n_rounds,
+                    "stage": stage,
+                    "min_sample_s": min_sample_s,
                     "pattern": pattern,
                     "group": group,
                     "quick": quick,
@@ -401,9 +518,24 @@ def run_gate(
                 },
                 version=__version__,
             )
+            for side, results in zip((base, candidate), collected, strict=True)
+        ]
+
+    _, collected = _run_rounds(base, candidate, config, rounds, None, log, "first pass")
+    runs = pooled(collected, rounds, "first pass")
+    first = compare_runs(runs[0], runs[1], threshold, alpha=alpha)
+    flagged = [c.id for c in first.regressed]
+    second: Comparison | None = None
+    if flagged and confirm_rounds:
+        if log:
+            log(f"first pass flagged {', '.join(flagged)}: confirming in new rounds")
+        _, again = _run_rounds(
+            base, candidate, config, confirm_rounds, flagged, log, "confirmation"
         )
-    cmp = compare_runs(runs[0], runs[1], threshold, alpha=alpha)
-    return GateResult(runs[0], runs[1], cmp, time.perf_counter() - started)
+        check = pooled(again, confirm_rounds, "confirmation")
+        second = compare_runs(check[0], check[1], threshold, alpha=alpha)
+    final = confirm(first, second)
+    return GateResult(runs[0], runs[1], final, time.perf_counter() - started, first, second)
 
 
 def _parse_plant(text: str | None) -> tuple[str, float] | None:
@@ -447,10 +579,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="import only these case modules in the workers (faster start), e.g. "
         "perfkit.bench.playbook",
     )
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per side (3)")
-    p.add_argument("--repeat", type=int, default=5, help="samples per side per round (>=5)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"first-pass rounds of fresh processes, sides alternating ({ROUNDS})",
+    )
+    p.add_argument(
+        "--repeat", type=int, default=REPEAT, help=f"samples per side per round ({REPEAT}, >=5)"
+    )
+    p.add_argument(
+        "--confirm-rounds",
+        type=int,
+        default=CONFIRM_ROUNDS,
+        help=f"new rounds re-measuring each flagged case ({CONFIRM_ROUNDS}; 0: no confirmation)",
+    )
+    p.add_argument(
+        "--min-sample-ms",
+        type=float,
+        default=MIN_SAMPLE_S * 1e3,
+        help=f"batch calls until a sample lasts this long ({MIN_SAMPLE_S * 1e3:g} ms)",
+    )
     p.add_argument("--threshold", default="10%", help="slowdown that counts (10%%)")
-    p.add_argument("--alpha", type=float, default=ALPHA, help="Mann-Whitney U level (0.01)")
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=ALPHA,
+        help="Mann-Whitney U level, Holm-adjusted over the cases (0.01)",
+    )
     p.add_argument("--out-dir", help="write base.json, candidate.json and compare.json here")
     p.add_argument("--plant", help=argparse.SUPPRESS)
     return p
@@ -497,6 +653,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 repeat=args.repeat,
                 threshold=threshold,
                 alpha=args.alpha,
+                confirm_rounds=args.confirm_rounds,
+                min_sample_s=args.min_sample_ms / 1e3,
                 log=log,
             )
         print(result.comparison.summary())
@@ -519,9 +677,12 @@ def _write(folder: Path, result: GateResult) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     result.base.save(folder / "base.json")
     result.candidate.save(folder / "candidate.json")
-    atomic_write_text(
-        folder / "compare.json", dumps_strict(result.comparison.to_dict(), indent=2) + "\n"
-    )
+    doc = {
+        **result.comparison.to_dict(),
+        "first_pass": result.first.to_dict() if result.first else None,
+        "confirmation": result.confirmation.to_dict() if result.confirmation else None,
+    }
+    atomic_write_text(folder / "compare.json", dumps_strict(doc, indent=2) + "\n")
 
 
 if __name__ == "__main__":

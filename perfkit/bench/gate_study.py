@@ -2,30 +2,47 @@
 
 ``python -m perfkit.bench.gate_study [--runs 20] [--out reports/gate.md]``
 
-Runs the real gate (:func:`perfkit.bench.gate.run_gate`, two worker processes per run) ``runs``
-times on unchanged code (base and candidate are both ``HEAD``, each from its own worktree
-process) and ``runs`` times with the candidate of one case slowed by ``--factor`` (1.3: the
-worker spins for 0.3x the call's own time after each call). The two kinds of run alternate, so
-load drift lands on both. Targets (issue 14): no unchanged run flags a regression; the planted
-slowdown is flagged in every planted run. A target is only called met when the load average was
-at most 0.5 before and after the study; otherwise it says "not judged".
+Runs the real gate (:func:`perfkit.bench.gate.run_gate`: fresh worker processes every round,
+first pass over every selected grid point, Holm-adjusted Mann–Whitney U plus the threshold,
+then a confirmation pass of new rounds for each flagged case) ``runs`` times on unchanged code
+(base and candidate are both ``HEAD``, each side its own process) and ``runs`` times with the
+candidate of one case slowed by ``--factor`` (1.3: after each call the worker keeps the CPU busy
+for 0.3x that call's own measured time, so the candidate does 1.3x its work). The two kinds of
+run alternate, so load drift lands on both. Targets (issue 14): no unchanged run flags a
+regression; the planted slowdown is flagged in every planted run. A target is only called met
+when the load average was at most 0.5 before and after the study; otherwise it says "not
+judged". The report also says how often the first pass alone would have been wrong, and writes
+every run's figures to a JSON file beside the markdown.
 
 The default selection (five quick grid points of the playbook, workers importing only the
-playbook module) keeps a full study under 5 minutes on an idle 2-core machine.
+playbook module) keeps a full study of 40 gate runs around 10 minutes on an idle 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import statistics
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from perfkit._env import wait_for_idle
 from perfkit.bench.compare import parse_threshold
-from perfkit.bench.gate import Side, repo_root, resolve, run_gate, worktree
-from perfkit.errors import PerfkitError
+from perfkit.bench.gate import (
+    CONFIRM_ROUNDS,
+    MIN_SAMPLE_S,
+    REPEAT,
+    ROUNDS,
+    Side,
+    repo_root,
+    resolve,
+    run_gate,
+    worktree,
+)
+from perfkit.errors import PerfkitError, UsageError
 
 #: A target is judged only on a machine at most this loaded (1-minute load average).
 MAX_LOAD = 0.5
@@ -54,17 +71,26 @@ class StudyRun:
     """One gate run of the study."""
 
     kind: str  # unchanged | planted
-    flagged: tuple[str, ...]
+    flagged: tuple[str, ...]  # the gate's verdict (after confirmation)
     planted_ratio: float | None
-    planted_p: float | None
+    planted_p: float | None  # Holm-adjusted, first pass
     failed: tuple[str, ...]
     duration_s: float
+    first_flagged: tuple[str, ...] = ()  # flagged by the first pass alone
+    planted_ci: tuple[float, float] | None = None  # Hodges-Lehmann 95% CI, first pass
+    confirm_ratio: float | None = None  # planted case's median ratio in the confirmation
 
 
 def _verdict(ok: bool, loads: tuple[float, float]) -> str:
+    if any(math.isnan(x) for x in loads):
+        return "not judged (load average unknown)"
     if max(loads) > MAX_LOAD:
         return f"not judged (load average {max(loads):.2f} > {MAX_LOAD})"
     return "met" if ok else "NOT met"
+
+
+def _load(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def study(
@@ -78,6 +104,8 @@ def study(
     rounds: int,
     repeat: int,
     threshold: float,
+    confirm_rounds: int = CONFIRM_ROUNDS,
+    min_sample_s: float = MIN_SAMPLE_S,
     log: bool = True,
 ) -> tuple[list[StudyRun], str]:
     """Run the gate ``runs`` times unchanged and ``runs`` times planted; return the runs."""
@@ -98,21 +126,35 @@ def study(
                 rounds=rounds,
                 repeat=repeat,
                 threshold=threshold,
+                confirm_rounds=confirm_rounds,
+                min_sample_s=min_sample_s,
             )
-            change = next((c for c in res.comparison.changes if c.id == plant), None)
+            first = res.first or res.comparison
+            change = next((c for c in first.changes if c.id == plant), None)
+            again = next(
+                (
+                    c
+                    for c in (res.confirmation.changes if res.confirmation else ())
+                    if c.id == plant
+                ),
+                None,
+            )
             run = StudyRun(
                 kind,
                 tuple(c.id for c in res.comparison.regressed),
                 change.ratio if change else None,
-                change.p_slower if change else None,
+                change.p_slower_adjusted if change else None,
                 tuple(r.id for r in res.candidate.failed),
                 res.duration_s,
+                tuple(c.id for c in first.regressed),
+                change.ratio_ci if change else None,
+                again.ratio if again else None,
             )
             out.append(run)
             if log:
                 print(
                     f"gate-study: {i + 1}/{2 * runs} {kind}: flagged {list(run.flagged)} "
-                    f"({run.duration_s:.1f} s)",
+                    f"(first pass {list(run.first_flagged)}; {run.duration_s:.1f} s)",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -140,13 +182,19 @@ def report(
     caught = [r for r in planted if plant in r.flagged]
     other_flags = [r for r in planted if set(r.flagged) - {plant}]
     broken = [r for r in runs if r.failed]
+    first_alarms = [r for r in unchanged if r.first_flagged]
+    first_other = [r for r in planted if set(r.first_flagged) - {plant}]
+    first_caught = [r for r in planted if plant in r.first_flagged]
+    durations = sorted(r.duration_s for r in runs)
     lines = [
         "# Regression gate: false alarms and detection",
         "",
         "Produced by `python -m perfkit.bench.gate_study` (the real gate: base and candidate in "
         "fresh worker processes every round, grid points alternated, per-sample times pooled "
-        "over rounds, one-sided Mann-Whitney U plus the threshold). Figures measured with a "
-        "load average above 0.5 are not judged: re-run on an idle machine.",
+        "over rounds, one-sided Mann-Whitney U Holm-adjusted over the cases plus the threshold; "
+        "each case the first pass flags is re-measured alone in new rounds and is a regression "
+        "only if that confirmation agrees). Figures measured with a load average above 0.5 are "
+        "not judged: re-run on an idle machine.",
         "",
         "## Machine",
         "",
@@ -155,7 +203,8 @@ def report(
         f"- Copy bandwidth (np.copyto, 80 MB, read + write): {bandwidth / 1e9:.1f} GB/s",
         f"- Load average (1 min): {loads[0]:.2f} before, {loads[1]:.2f} after "
         f"(targets are judged only at <= {MAX_LOAD})",
-        f"- Commit {sha[:10]}; study wall time {wall_s:.0f} s",
+        f"- Commit {sha[:10]}; study wall time {wall_s:.0f} s; one gate run "
+        f"{durations[0]:.1f}-{durations[-1]:.1f} s (median {statistics.median(durations):.1f} s)",
         f"- Settings: {settings}",
         "",
         "## Targets (issue 14)",
@@ -178,19 +227,40 @@ def report(
             "alarm beside the detection).",
             "",
         ]
+    lines += [
+        "## What the confirmation pass did",
+        "",
+        f"- The first pass alone flagged something in {len(first_alarms)} of {len(unchanged)} "
+        f"unchanged runs and another case beside the planted one in {len(first_other)} of "
+        f"{len(planted)} planted runs; it flagged the planted case in {len(first_caught)} of "
+        f"{len(planted)}.",
+        f"- After confirmation: {len(false_alarms)} unchanged run(s) and {len(other_flags)} "
+        f"planted run(s) with a false alarm; the planted case confirmed in {len(caught)}.",
+        "",
+    ]
     if broken:
         lines += [f"{len(broken)} run(s) had a failed check: {broken[0].failed}", ""]
     lines += [
         "## Runs",
         "",
-        "| # | kind | flagged | planted case: candidate median ratio | p (slower) | seconds |",
-        "|---|---|---|---|---|---|",
+        "Planted case's figures from the first pass: candidate median ratio, Hodges-Lehmann "
+        "95% CI, Holm-adjusted p (slower); the ratio again in the confirmation when it ran.",
+        "",
+        "| # | kind | flagged (verdict) | first pass flagged | planted: ratio | HL 95% CI "
+        "| p Holm | confirmation ratio | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
         ratio = f"{r.planted_ratio:.3f}" if r.planted_ratio is not None else "-"
+        ci = f"{r.planted_ci[0]:.3f}-{r.planted_ci[1]:.3f}" if r.planted_ci else "-"
         p = f"{r.planted_p:.2g}" if r.planted_p is not None else "-"
+        again = f"{r.confirm_ratio:.3f}" if r.confirm_ratio is not None else "-"
         flagged = ", ".join(f"`{f}`" for f in r.flagged) or "none"
-        lines.append(f"| {i} | {r.kind} | {flagged} | {ratio} | {p} | {r.duration_s:.1f} |")
+        first = ", ".join(f"`{f}`" for f in r.first_flagged) or "none"
+        lines.append(
+            f"| {i} | {r.kind} | {flagged} | {first} | {ratio} | {ci} | {p} | {again} "
+            f"| {r.duration_s:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -204,19 +274,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--group", default="playbook")
     p.add_argument("-k", dest="pattern", default=DEFAULT_PATTERN)
     p.add_argument("--modules", default="perfkit.bench.playbook")
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=ROUNDS)
+    p.add_argument("--repeat", type=int, default=REPEAT)
+    p.add_argument("--confirm-rounds", type=int, default=CONFIRM_ROUNDS)
+    p.add_argument("--min-sample-ms", type=float, default=MIN_SAMPLE_S * 1e3)
     p.add_argument("--threshold", default="10%")
     args = p.parse_args(argv)
     try:
-        from perfkit._atomic import atomic_write_text, check_writable
+        from perfkit._atomic import atomic_write_text, check_writable, dumps_strict
 
+        if not args.out.endswith(".md"):
+            raise UsageError(f"--out {args.out!r} must end in .md", "e.g. --out reports/gate.md")
         check_writable(args.out)
         if args.runs < 1 or args.factor <= 1:
-            raise PerfkitError("--runs must be >= 1 and --factor > 1")
+            raise UsageError(
+                f"--runs must be >= 1 and --factor > 1, got {args.runs} and {args.factor:g}"
+            )
         threshold = parse_threshold(args.threshold)
         started = time.perf_counter()
-        load_before = wait_for_idle()
+        load_before = _load(wait_for_idle())
         bandwidth = copy_bandwidth()
         runs, sha = study(
             args.runs,
@@ -228,11 +304,15 @@ def main(argv: list[str] | None = None) -> int:
             rounds=args.rounds,
             repeat=args.repeat,
             threshold=threshold,
+            confirm_rounds=args.confirm_rounds,
+            min_sample_s=args.min_sample_ms / 1e3,
         )
-        load_after = wait_for_idle()
+        load_after = _load(wait_for_idle())
         settings = (
             f"group {args.group}, -k {args.pattern}, quick grid, {args.rounds} rounds x "
-            f"{args.repeat} samples per side, threshold {threshold:.0%}, alpha 0.01"
+            f"{args.repeat} samples per side (each >= {args.min_sample_ms:g} ms), "
+            f"confirmation {args.confirm_rounds} new rounds per flagged case, threshold "
+            f"{threshold:.0%}, one-sided Mann-Whitney U at alpha 0.01 Holm-adjusted over the cases"
         )
         text = report(
             runs,
@@ -243,6 +323,19 @@ def main(argv: list[str] | None = None) -> int:
             bandwidth=bandwidth,
             settings=settings,
             wall_s=time.perf_counter() - started,
+        )
+        doc = {
+            "kind": "perfkit.gate_study",
+            "commit": sha,
+            "settings": settings,
+            "plant": args.plant,
+            "factor": args.factor,
+            "load_average_1m": {"before": load_before, "after": load_after},
+            "copy_bandwidth_bytes_per_s": bandwidth,
+            "runs": [dataclasses.asdict(r) for r in runs],
+        }
+        atomic_write_text(
+            str(Path(args.out).with_suffix(".json")), dumps_strict(doc, indent=2) + "\n"
         )
         path = atomic_write_text(args.out, text)
         print(text)

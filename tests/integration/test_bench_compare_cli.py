@@ -90,10 +90,16 @@ def _gate(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> None:
-    before = subprocess.run(
-        ["git", "worktree", "list"], cwd=REPO, capture_output=True, text=True
+def _worktree_paths() -> set[str]:
+    # Paths only: HEAD may move while the gate runs (another commit), the folders may not.
+    listing = subprocess.run(
+        ["git", "worktree", "list", "--porcelain"], cwd=REPO, capture_output=True, text=True
     ).stdout
+    return {line.split(" ", 1)[1] for line in listing.splitlines() if line.startswith("worktree ")}
+
+
+def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> None:
+    before = _worktree_paths()
     proc = _gate(
         "--base",
         "HEAD",
@@ -103,16 +109,16 @@ def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> 
         "2",
         "--repeat",
         "7",
+        "--confirm-rounds",
+        "2",
         "--plant",
         "zz_sleepy=4",
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "REGRESSED zz_sleepy [cpu]" in proc.stdout
     assert "Traceback" not in proc.stderr
-    after = subprocess.run(
-        ["git", "worktree", "list"], cwd=REPO, capture_output=True, text=True
-    ).stdout
-    assert after == before
+    assert "confirmation" in proc.stdout  # the flag was re-measured in new rounds
+    assert _worktree_paths() == before
 
 
 def test_gate_reports_a_failed_check_with_exit_1() -> None:

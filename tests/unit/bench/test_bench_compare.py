@@ -143,3 +143,113 @@ def test_a_heavier_candidate_is_a_memory_regression() -> None:
     assert cmp.changes[0].status == "regressed" and "peak memory 2.00×" in cmp.changes[0].reason
     small = compare_runs(_run(with_peak(100_000)), _run(with_peak(400_000)))
     assert small.changes[0].status == "unchanged"  # under the 1 MiB floor
+
+
+# --- Holm-Bonferroni and the effect size ------------------------------------------------------
+
+
+def test_holm_adjusts_step_down_in_input_order() -> None:
+    from perfkit.bench.compare import holm_adjust
+
+    # sorted: 0.01 (x3) -> 0.03, 0.02 (x2) -> 0.04, 0.04 (x1) -> 0.04 (monotone)
+    assert holm_adjust([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04])
+    # monotonicity: a later, smaller product never undercuts an earlier one
+    assert holm_adjust([0.001, 0.0049, 0.006]) == pytest.approx([0.003, 0.0098, 0.0098])
+    assert holm_adjust([0.5, 0.9]) == [1.0, 1.0]  # capped at 1
+    assert holm_adjust([None, 0.01, None]) == [None, 0.01, None]  # untested: not in the family
+    assert holm_adjust([]) == []
+    with pytest.raises(ValueError):
+        holm_adjust([1.5])
+
+
+def test_holm_stops_five_borderline_cases_that_plain_alpha_would_flag() -> None:
+    # Five cases each ~1.3x slower on samples that reach p ~ 0.007 alone: with Holm over five the
+    # smallest adjusted p is 5 * p, above alpha: no case is flagged by chance of many tests.
+    old_t = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7)
+    new_t = tuple(x + 0.4 for x in old_t)
+    from perfkit.bench.compare import slower_p_value
+
+    p = slower_p_value(old_t, new_t)
+    assert 0.002 < p < 0.01  # significant alone, not after x5
+    one = compare_runs(_run(_res("a", old_t)), _run(_res("a", new_t)))
+    assert one.changes[0].status == "regressed"
+    ids = "abcde"
+    five = compare_runs(_run(*(_res(i, old_t) for i in ids)), _run(*(_res(i, new_t) for i in ids)))
+    assert [c.status for c in five.changes] == ["unchanged"] * 5
+    assert all(c.p_slower_adjusted == pytest.approx(min(1.0, 5 * p)) for c in five.changes)
+    assert "Holm" in five.summary()
+
+
+def test_holm_keeps_a_clear_regression_among_many_cases() -> None:
+    same = tuple(1.0 + 0.01 * i for i in range(20))
+    slow = tuple(1.5 + 0.01 * i for i in range(20))
+    old = _run(*(_res(f"c{i}", same) for i in range(10)))
+    new = _run(*(_res(f"c{i}", slow if i == 3 else same) for i in range(10)))
+    cmp = compare_runs(old, new)
+    assert [c.id for c in cmp.regressed] == ["c3"]
+    c3 = cmp.regressed[0]
+    assert c3.p_slower_adjusted is not None and c3.p_slower is not None
+    assert c3.p_slower_adjusted == pytest.approx(10 * c3.p_slower)
+
+
+def test_hodges_lehmann_ratio_and_interval() -> None:
+    from perfkit.bench.compare import hodges_lehmann_ratio
+
+    old = tuple(1.0 + 0.01 * i for i in range(30))
+    new = tuple(1.3 * x for x in old)
+    est, lo, hi = hodges_lehmann_ratio(old, new)
+    assert est == pytest.approx(1.3)
+    assert lo < 1.3 < hi and lo > 1.15 and hi < 1.5
+    est2, lo2, hi2 = hodges_lehmann_ratio(old, new, confidence=0.99)
+    assert est2 == est and lo2 <= lo and hi2 >= hi  # more coverage, wider
+    # one sample a side: the interval is the one ratio there is
+    assert hodges_lehmann_ratio((2.0,), (3.0,)) == pytest.approx((1.5, 1.5, 1.5))
+    with pytest.raises(ValueError):
+        hodges_lehmann_ratio((), (1.0,))
+    with pytest.raises(ValueError):
+        hodges_lehmann_ratio((0.0,), (1.0,))
+
+
+def test_every_verdict_states_its_effect_size() -> None:
+    change = compare_runs(_run(_res("a", _noisy(1.0, 15, 1))), _run(_res("a", _noisy(1.3, 15, 2))))
+    c = change.changes[0]
+    assert c.hl_ratio is not None and c.ratio_ci is not None
+    assert c.ratio_ci[0] <= c.hl_ratio <= c.ratio_ci[1]
+    assert "Hodges-Lehmann" in c.reason and "95% CI" in c.reason
+
+
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    given = None
+
+if given is not None:
+    _p = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+    @given(st.lists(_p, max_size=30))
+    def test_holm_properties(ps: list[float]) -> None:
+        from perfkit.bench.compare import holm_adjust
+
+        adj = holm_adjust(ps)
+        m = len(ps)
+        for p, a in zip(ps, adj, strict=True):
+            assert a is not None and p <= a + 1e-15 and a <= min(1.0, m * p) + 1e-12
+        order = sorted(range(m), key=lambda i: ps[i])
+        ranked = [adj[i] for i in order]
+        assert ranked == sorted(ranked)  # a smaller raw p never gets a larger adjusted p
+
+    _t = st.floats(min_value=1e-6, max_value=1e3, allow_nan=False)
+
+    @given(st.lists(_t, min_size=1, max_size=25), st.lists(_t, min_size=1, max_size=25), _t)
+    def test_hodges_lehmann_properties(old: list[float], new: list[float], scale: float) -> None:
+        from perfkit.bench.compare import hodges_lehmann_ratio
+
+        est, lo, hi = hodges_lehmann_ratio(old, new)
+        assert lo <= est * (1 + 1e-9) and est <= hi * (1 + 1e-9)
+        ratios = [y / x for y in new for x in old]
+        assert min(ratios) * (1 - 1e-9) <= lo and hi <= max(ratios) * (1 + 1e-9)
+        # the unit of time does not matter; swapping the sides inverts the ratio
+        scaled = hodges_lehmann_ratio([scale * x for x in old], [scale * y for y in new])
+        assert scaled[0] == pytest.approx(est, rel=1e-6)
+        assert hodges_lehmann_ratio(new, old)[0] == pytest.approx(1 / est, rel=1e-6)
