@@ -89,7 +89,10 @@ def make_engines(options: Options, line_targets: Sequence[str] = ()) -> list[Any
 
         engines.append(KernprofEngine())
     if options.memory:
-        engines.append(engine_class("memory")(tracemalloc_mode=options.tracemalloc))
+        memory = engine_class("memory")(tracemalloc_mode=options.tracemalloc)
+        if engines and engines[0].name == "sampling":
+            memory.ride(engines[0])  # one sampler thread wakes the program, not two
+        engines.append(memory)
     if options.memory_lines or options.memory_lines_functions:
         engines.append(
             engine_class("memory-lines")(

@@ -8,13 +8,14 @@ report is written in bounded time; the timeout below is a hang guard, not a timi
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
 import pytest
 
 pytest.importorskip("pyinstrument")
+
+from _profile_cli import profile_program  # noqa: E402
 
 from perfkit.profiling.engines.pyinstrument_engine import MAX_TREE_FRAMES, thin_records  # noqa: E402
 
@@ -40,18 +41,7 @@ down({DEPTH})
 
 
 def test_pyinstrument_engine_profiles_a_10000_frame_recursion(tmp_path):
-    script = tmp_path / "deep.py"
-    script.write_text(PROGRAM)
-    cmd = [sys.executable, "-m", "perfkit", "profile", "--cpu", "pyinstrument", "--quiet"]
-    res = subprocess.run(
-        [*cmd, "--format", "json", "--out", "out", str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    data = json.loads((tmp_path / "out" / "profile.json").read_text())
+    data = profile_program(tmp_path, PROGRAM, "--cpu", "pyinstrument", name="deep.py")
     assert data["profile"]["sample_count"] > 0
     nodes = data["profile"]["threads"][0]["nodes"]
     depth = [0] * len(nodes)

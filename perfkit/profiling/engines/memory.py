@@ -59,8 +59,16 @@ _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 TRACEMALLOC_STOP_RACE = sys.version_info < (3, 12, 9) or (3, 13) <= sys.version_info < (3, 13, 2)
 
 
-def rss_bytes() -> int:
-    """The resident set size of this process, read cheaply from /proc when it exists."""
+def rss_bytes(fd: int | None = None) -> int:
+    """The resident set size of this process, read cheaply from /proc when it exists.
+
+    ``fd``: an open descriptor of ``/proc/self/statm`` (one ``pread``, no file object).
+    """
+    if fd is not None:
+        try:
+            return int(os.pread(fd, 128, 0).split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            pass
     try:
         with open("/proc/self/statm", "rb") as fh:
             return int(fh.read().split()[1]) * _PAGE
@@ -226,6 +234,25 @@ class MemoryEngine:
         #: (a Python with gh-128679) or because no signal could reach the main thread.
         self.windows_skipped = 0
         self._calls_ok = False
+        #: The sampler whose thread takes the RSS readings (:meth:`ride`); None: a thread of ours.
+        self._host: Any = None
+        self._tick_lock = _thread.allocate_lock()
+        self._statm: int | None = None
+        self._prev_rss = 0
+        self._last_tick = self._next_window = self._next_snapshot = 0.0
+
+    def ride(self, sampler: Any) -> bool:
+        """Take the RSS readings in ``sampler``'s thread (its ``riders``) instead of a thread of
+        our own, when it samples at least as often as ``interval_s``.
+
+        One thread waking the program 100 times a second instead of two: every wake-up takes
+        the GIL from the program, and on a machine with as many busy threads as cores (NumPy's
+        BLAS workers) a second waking thread delays them all. Returns True when riding.
+        """
+        if self._running or not sampler.interval_s <= self.interval_s:
+            return False
+        self._host = sampler
+        return True
 
     def prepare(self, program: object | None) -> None:
         """Nothing to instrument ahead."""
@@ -242,19 +269,41 @@ class MemoryEngine:
         calls = MainThreadCalls(self._on_main_thread)
         self._calls = calls if calls.install() else None
         self._calls_ok = self._calls is not None
+        try:
+            self._statm = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:
+            self._statm = None
+        now = time.perf_counter()
+        self._prev_rss = self.start_rss
+        self._last_tick = now
+        self._next_window = now + min(self.period_s / 2, 0.1)  # short runs too
+        self._next_snapshot = now + 0.5
+        self._running = True
+        if self._host is not None:
+            self._host.riders.append(self._ride_tick)
+            return
         self._stop_lock.acquire()
         self._done_lock.acquire()
-        self._running = True
         _thread.start_new_thread(self._run, ())
 
     def stop(self) -> None:
-        """Stop the thread; take the final reading (and the full-mode snapshot)."""
+        """Stop the readings; take the final reading (and the full-mode snapshot)."""
         if not self._running:
             return
         self._running = False
-        self._stop_lock.release()
-        self._done_lock.acquire()
-        self._done_lock.release()
+        if self._host is not None:
+            with self._tick_lock:  # a reading under way in the sampler's thread ends first
+                if self._ride_tick in self._host.riders:
+                    self._host.riders.remove(self._ride_tick)
+            if self._window_open and tracemalloc.is_tracing():
+                self._collect_traces()
+        else:
+            self._stop_lock.release()
+            self._done_lock.acquire()
+            self._done_lock.release()
+        if self._statm is not None:
+            os.close(self._statm)
+            self._statm = None
         if self._calls is not None:
             self._calls.uninstall()  # runs a request still on its way first
         self._ask_start = self._ask_locals = False
@@ -284,44 +333,55 @@ class MemoryEngine:
     def _run(self) -> None:
         me = _thread.get_ident()
         sampling.PERFKIT_THREADS.add(me)
-        prev = self.start_rss
-        next_window = time.perf_counter() + min(self.period_s / 2, 0.1)  # short runs too
-        next_snapshot = time.perf_counter() + 0.5
         try:
             while not self._stop_lock.acquire(timeout=self.interval_s):
-                now = time.perf_counter()
-                rss = rss_bytes()
-                self.peak_rss = max(self.peak_rss, rss)
-                self.series.append((now - self._t0, rss))
-                if len(self.series) > MAX_SERIES:
-                    self.series = self.series[::2]
-                if rss - prev >= MIN_GROWTH_BYTES:
-                    try:
-                        self._charge_growth(rss - prev)
-                    except Exception:  # noqa: BLE001 - never let attribution kill the sampler
-                        self.attribution_errors += 1
-                prev = rss
-                if self.mode == "sampled":
-                    # The main thread opens and closes the window (MainThreadCalls); the
-                    # snapshot is taken here, while the window is still open.
-                    if self._window_open:
-                        if not self._ask_stop and now >= self._window_t0 + self.window_s:
-                            self._collect_traces()
-                            self._ask(stop=True)
-                    elif not self._ask_start and now >= next_window:
-                        next_window = now + self.period_s
-                        if self._may_open_window():
-                            self._ask(start=True)
-                        else:
-                            self.windows_skipped += 1
-                elif self.mode == "full" and now >= next_snapshot:
-                    self._collect_traces()
-                    next_snapshot = now + 0.5
+                self._tick(time.perf_counter())
             if self._window_open and tracemalloc.is_tracing():
                 self._collect_traces()  # stop() closes it, on the main thread
         finally:
             sampling.PERFKIT_THREADS.discard(me)
             self._done_lock.release()
+
+    def _ride_tick(self, now: float) -> None:
+        """One reading from the host sampler's thread, at most every ``interval_s``."""
+        if now - self._last_tick < self.interval_s * 0.9 or not self._tick_lock.acquire(False):
+            return
+        try:
+            if self._running:
+                self._last_tick = now
+                self._tick(now)
+        finally:
+            self._tick_lock.release()
+
+    def _tick(self, now: float) -> None:
+        """One RSS reading, its growth charged to a line, and the tracemalloc window's turn."""
+        rss = rss_bytes(self._statm)
+        self.peak_rss = max(self.peak_rss, rss)
+        self.series.append((now - self._t0, rss))
+        if len(self.series) > MAX_SERIES:
+            self.series = self.series[::2]
+        if rss - self._prev_rss >= MIN_GROWTH_BYTES:
+            try:
+                self._charge_growth(rss - self._prev_rss)
+            except Exception:  # noqa: BLE001 - never let attribution kill the sampler
+                self.attribution_errors += 1
+        self._prev_rss = rss
+        if self.mode == "sampled":
+            # The main thread opens and closes the window (MainThreadCalls); the
+            # snapshot is taken here, while the window is still open.
+            if self._window_open:
+                if not self._ask_stop and now >= self._window_t0 + self.window_s:
+                    self._collect_traces()
+                    self._ask(stop=True)
+            elif not self._ask_start and now >= self._next_window:
+                self._next_window = now + self.period_s
+                if self._may_open_window():
+                    self._ask(start=True)
+                else:
+                    self.windows_skipped += 1
+        elif self.mode == "full" and now >= self._next_snapshot:
+            self._collect_traces()
+            self._next_snapshot = now + 0.5
 
     def _charge_growth(self, delta: int) -> None:
         frame = sys._current_frames().get(self._main)

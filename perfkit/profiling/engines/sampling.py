@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from perfkit.profiling.engines import _stacks
@@ -48,6 +49,10 @@ class SamplingEngine:
         #: were already running (a host's thread pools), which would read as idle "hot" waits.
         self.ignore_threads: frozenset[int] = frozenset()
         self.samples = 0
+        #: Called with the time of each sample, in this sampler's thread (the memory engine's
+        #: RSS readings ride here: one waking thread instead of two).
+        self.riders: list[Callable[[float], None]] = []
+        self.rider_errors = 0
         self._stop_lock = _thread.allocate_lock()
         self._done_lock = _thread.allocate_lock()
         self._running = False
@@ -102,6 +107,11 @@ class SamplingEngine:
                 dt, last = now - last, now
                 sample_threads(stacks, codes, clocks, last_cpu, skip, ignored, dt, 0, name_new)
                 self.samples += 1
+                for ride in self.riders:
+                    try:
+                        ride(now)
+                    except Exception:  # noqa: BLE001 - a rider never stops the sampler
+                        self.rider_errors += 1
                 if self.samples % 64 == 0:  # threads come and go; keep their names
                     self.names.update(_stacks.thread_names())
         finally:

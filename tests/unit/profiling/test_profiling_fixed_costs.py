@@ -195,3 +195,48 @@ def test_worktree_unborn_branch_and_no_repository(tmp_path, no_git_location):
 def test_git_location_variables_leave_it_to_git(monkeypatch, tmp_path):
     monkeypatch.setenv("GIT_DIR", str(tmp_path))
     assert _env.read_git_head(str(tmp_path)) is None
+
+
+# -- --memory: one sampler thread, not two -----------------------------------------------------
+
+
+def test_memory_readings_ride_the_cpu_sampler_thread(monkeypatch):
+    import _thread
+    import time
+
+    from perfkit.profiling.engines import memory, sampling
+    from perfkit.profiling.session import Options, make_engines
+
+    cpu, mem = make_engines(Options(memory=True, interval_s=0.001, kernprof=False))
+    assert isinstance(cpu, sampling.SamplingEngine) and isinstance(mem, memory.MemoryEngine)
+    assert mem._host is cpu
+    started: list[object] = []
+    real_start = _thread.start_new_thread
+    monkeypatch.setattr(
+        _thread, "start_new_thread", lambda f, a: started.append(f) or real_start(f, a)
+    )
+    cpu.start()
+    mem.start()
+    t0 = time.perf_counter()
+    junk = [bytearray(1 << 20) for _ in range(16)]  # RSS grows by 16 MiB, once
+    x = 0
+    while time.perf_counter() - t0 < 0.3 or (cpu.samples < 20 and time.perf_counter() - t0 < 30):
+        x += sum(i * i for i in range(500))
+    mem.stop()
+    cpu.stop()
+    assert cpu.samples > 0
+    assert len(started) == 1  # the sampler's thread only
+    assert cpu.riders == [] and cpu.rider_errors == 0
+    assert len(mem.series) > 3  # start, readings taken in the sampler's thread, end
+    assert mem.peak_rss >= mem.start_rss and mem.end_rss > 0
+    del junk
+
+
+def test_memory_keeps_its_own_thread_when_the_sampler_is_slower_or_absent():
+    from perfkit.profiling.engines import sampling
+    from perfkit.profiling.session import Options, make_engines
+
+    (mem,) = make_engines(Options(cpu="off", memory=True, kernprof=False))
+    assert mem._host is None
+    slow, mem = make_engines(Options(memory=True, interval_s=0.05, kernprof=False))
+    assert isinstance(slow, sampling.SamplingEngine) and mem._host is None

@@ -8,10 +8,10 @@ standard library and library functions with almost no CPU in their own time now 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from dataclasses import replace
+
+from _profile_cli import profile_program
 
 from perfkit.profiling.model import (
     WAIT_CPU_SHARE,
@@ -118,17 +118,7 @@ PROGRAM = textwrap.dedent(
 
 
 def test_cli_report_puts_waiting_threads_apart(tmp_path):
-    script = tmp_path / "job.py"
-    script.write_text(PROGRAM)
-    cmd = [sys.executable, "-m", "perfkit", "profile", "--interval", "0.001", "--format"]
-    res = subprocess.run(
-        [*cmd, "json", "--no-subprocesses", "--out", "out", str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    profile_program(tmp_path, PROGRAM, "--interval", "0.001", "--no-subprocesses", name="job.py")
     p = Profile.load(tmp_path / "out" / "profile.json")
     assert p.sample_count > 0
     waits = {f.function for f in p.top_functions(50, waiting=True)}
