@@ -94,6 +94,10 @@ def _loaded_versions() -> dict[str, str]:
     return versions
 
 
+#: ``sys.implementation.name`` -> what ``platform.python_implementation()`` says.
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython"}
+
+
 @lru_cache(maxsize=2)
 def machine_info(light: bool = False) -> dict[str, Any]:
     """Host, OS, CPU model and count, Python, and versions of the tracked packages.
@@ -101,18 +105,26 @@ def machine_info(light: bool = False) -> dict[str, Any]:
     ``light=True`` (profile start-up) takes versions from the modules already loaded instead of
     reading package metadata; the keys are the same.
     """
-    import platform
+    if hasattr(os, "uname"):  # what platform.uname() reads there, without importing platform
+        u = os.uname()
+        node, system, release, machine = u.nodename, u.sysname, u.release, u.machine
+        version = sys.version.split()[0]  # "3.11.7", "3.13.0rc1": platform's parse
+        impl = _IMPLEMENTATIONS.get(sys.implementation.name, sys.implementation.name)
+    else:
+        import platform
 
-    uname = platform.uname()
+        uname = platform.uname()
+        node, system, release, machine = uname.node, uname.system, uname.release, uname.machine
+        version, impl = platform.python_version(), platform.python_implementation()
     return {
-        "node": uname.node,
-        "system": uname.system,
-        "release": uname.release,
-        "machine": uname.machine,
+        "node": node,
+        "system": system,
+        "release": release,
+        "machine": machine,
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "python_version": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
+        "python_version": version,
+        "python_implementation": impl,
         "python_executable": sys.executable,
         "versions": _loaded_versions() if light else _installed_versions(),
     }

@@ -11,11 +11,14 @@ import linecache
 import os
 import shutil
 import subprocess
+import sys
 import sysconfig
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perfkit import _env
 from perfkit.profiling import hints
@@ -240,3 +243,44 @@ def test_memory_keeps_its_own_thread_when_the_sampler_is_slower_or_absent():
     assert mem._host is None
     slow, mem = make_engines(Options(memory=True, interval_s=0.05, kernprof=False))
     assert isinstance(slow, sampling.SamplingEngine) and mem._host is None
+
+
+# -- modules a profile run no longer imports --------------------------------------------------
+
+
+@given(st.text())
+@settings(max_examples=200, deadline=None, derandomize=True)
+def test_html_escape_is_the_standard_librarys(text):
+    import html
+
+    from perfkit.render.html import esc
+
+    assert esc(text) == html.escape(text, quote=True)
+
+
+def test_machine_info_without_platform_matches_platform():
+    import platform
+
+    info = _env.machine_info.__wrapped__(light=True)
+    uname = platform.uname()
+    assert (info["node"], info["system"], info["release"], info["machine"]) == (
+        uname.node,
+        uname.system,
+        uname.release,
+        uname.machine,
+    )
+    assert info["python_version"] == platform.python_version()
+    assert info["python_implementation"] == platform.python_implementation()
+
+
+def test_profile_run_imports_neither_platform_nor_subprocess(tmp_path):
+    code = "import sys; print(sorted(m for m in ('platform', 'subprocess') if m in sys.modules))"
+    res = subprocess.run(
+        [sys.executable, "-m", "perfkit", "profile", "--quiet", "--out", "out", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == "[]"  # while the program runs (git, if any, read from files)
