@@ -312,11 +312,11 @@ def _pool(rounds: list[list[CaseResult]]) -> tuple[CaseResult, ...]:
     return tuple(pooled)
 
 
-#: Defaults: 8 rounds of fresh processes x 10 samples of >= 5 ms per side, and 8 new rounds
-#: for each flagged case. About 10-15 s for five quick grid points on an idle 2-core machine.
+#: Defaults: 8 rounds of fresh processes x 10 samples of >= 5 ms per side, and as many new
+#: rounds as the first pass for the flagged cases. About 10-20 s for five quick grid points on an
+#: idle 2-core machine.
 ROUNDS = 8
 REPEAT = 10
-CONFIRM_ROUNDS = 8
 MIN_SAMPLE_S = 5e-3
 
 
@@ -448,7 +448,7 @@ def run_gate(
     repeat: int = REPEAT,
     threshold: float = 0.10,
     alpha: float = ALPHA,
-    confirm_rounds: int = CONFIRM_ROUNDS,
+    confirm_rounds: int | None = None,
     min_sample_s: float = MIN_SAMPLE_S,
     log: Any = None,
 ) -> GateResult:
@@ -464,8 +464,8 @@ def run_gate(
         Slowdown of the median that counts, and the level of the Holm-adjusted one-sided
         Mann–Whitney U test.
     confirm_rounds
-        New rounds for the cases the first pass flagged (0: no confirmation; the first pass
-        is then the verdict).
+        New rounds for the cases the first pass flagged (default: as many as ``rounds``; 0: no
+        confirmation, the first pass is then the verdict).
     min_sample_s
         Each sample batches calls until it lasts at least this long.
 
@@ -479,6 +479,8 @@ def run_gate(
     from perfkit import __version__
     from perfkit._env import machine_info, utc_now_iso
 
+    if confirm_rounds is None:
+        confirm_rounds = rounds
     if rounds < 1 or repeat < 5 or confirm_rounds < 0:
         raise UsageError("--rounds must be >= 1, --repeat >= 5 and --confirm-rounds >= 0")
     if not 0 < min_sample_s <= 1:
@@ -591,8 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--confirm-rounds",
         type=int,
-        default=CONFIRM_ROUNDS,
-        help=f"new rounds re-measuring each flagged case ({CONFIRM_ROUNDS}; 0: no confirmation)",
+        help="new rounds re-measuring the flagged cases (default: as many as --rounds; "
+        "0: no confirmation)",
     )
     p.add_argument(
         "--min-sample-ms",

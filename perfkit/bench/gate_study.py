@@ -32,7 +32,6 @@ from pathlib import Path
 from perfkit._env import wait_for_idle
 from perfkit.bench.compare import parse_threshold
 from perfkit.bench.gate import (
-    CONFIRM_ROUNDS,
     MIN_SAMPLE_S,
     REPEAT,
     ROUNDS,
@@ -104,7 +103,7 @@ def study(
     rounds: int,
     repeat: int,
     threshold: float,
-    confirm_rounds: int = CONFIRM_ROUNDS,
+    confirm_rounds: int | None = None,
     min_sample_s: float = MIN_SAMPLE_S,
     log: bool = True,
 ) -> tuple[list[StudyRun], str]:
@@ -276,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modules", default="perfkit.bench.playbook")
     p.add_argument("--rounds", type=int, default=ROUNDS)
     p.add_argument("--repeat", type=int, default=REPEAT)
-    p.add_argument("--confirm-rounds", type=int, default=CONFIRM_ROUNDS)
+    p.add_argument("--confirm-rounds", type=int, help="default: as many as --rounds")
     p.add_argument("--min-sample-ms", type=float, default=MIN_SAMPLE_S * 1e3)
     p.add_argument("--threshold", default="10%")
     args = p.parse_args(argv)
@@ -311,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = (
             f"group {args.group}, -k {args.pattern}, quick grid, {args.rounds} rounds x "
             f"{args.repeat} samples per side (each >= {args.min_sample_ms:g} ms), "
-            f"confirmation {args.confirm_rounds} new rounds per flagged case, threshold "
+            f"confirmation {args.rounds if args.confirm_rounds is None else args.confirm_rounds}"
+            " new rounds for the flagged cases, threshold "
             f"{threshold:.0%}, one-sided Mann-Whitney U at alpha 0.01 Holm-adjusted over the cases"
         )
         text = report(
