@@ -581,3 +581,66 @@ def proto_bytes(proto: Any) -> bytes:
     buf = io.BytesIO()
     onnx.save_model(proto, buf)
     return buf.getvalue()
+
+
+def op_time_shares(
+    model: OrtModel, inputs: Mapping[str, np.ndarray], runs: int = 3
+) -> dict[str, float]:
+    """Share of ONNX Runtime kernel time per operator type, from its own profiler.
+
+    Runs ``model`` once to warm up, then ``runs`` times, in a separate profiling session with
+    the model's thread count (the model's own session is left alone), and sums each node's
+    kernel time after the warm-up by op type. Shares add up to 1 and are sorted largest first: they
+    say where an int8 model's time goes (integer GEMMs against the float ops int8 leaves alone,
+    such as LayerNorm, Gelu and the attention core), which bounds what int8 can gain.
+
+    Parameters
+    ----------
+    model
+        The ONNX Runtime model.
+    inputs
+        One array per model input.
+    runs
+        Profiled runs after the warm-up (at least 1).
+
+    Returns
+    -------
+    dict
+        ``{op_type: share}``, largest first; empty if the profiler recorded no kernel.
+    """
+    import json
+
+    if runs < 1:
+        raise UsageError(f"runs must be at least 1, got {runs}", "e.g. runs=3")
+    dtypes = model.input_dtypes()
+    feeds = {k: np.ascontiguousarray(inputs[k], dtype=dt) for k, dt in dtypes.items()}
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = model.threads or default_threads()
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    with tempfile.TemporaryDirectory(prefix="perfkit-ortprof-") as tmp:
+        so.enable_profiling = True
+        so.profile_file_prefix = str(Path(tmp) / "profile")
+        sess = ort.InferenceSession(model.model_bytes, so, providers=ort_providers(model.device))
+        for _ in range(runs + 1):
+            sess.run(None, feeds)
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    # The first run (allocations, first-touch) is a warm-up: count kernels after it ended.
+    run_ends = sorted(
+        float(ev["ts"]) + float(ev.get("dur", 0))
+        for ev in events
+        if ev.get("cat") == "Session" and ev.get("name") == "model_run"
+    )
+    after = run_ends[0] if len(run_ends) > runs else float("-inf")
+    totals: dict[str, float] = {}
+    for ev in events:
+        if ev.get("cat") != "Node" or not str(ev.get("name", "")).endswith("_kernel_time"):
+            continue
+        op = ev.get("args", {}).get("op_name")
+        if op is None or float(ev.get("ts", 0)) < after:
+            continue
+        totals[op] = totals.get(op, 0.0) + float(ev.get("dur", 0))
+    total = sum(totals.values())
+    if total <= 0:
+        return {}
+    return dict(sorted(((k, v / total) for k, v in totals.items()), key=lambda kv: -kv[1]))

@@ -61,3 +61,37 @@ def test_unknown_skip_is_a_usage_error_before_any_work(bench, capsys, tmp_path):
     out = tmp_path / "r.md"
     assert bench.main(["--skip", "ort_dynamic_int8,bogus", "--out", str(out)]) == 2
     assert "bogus" in capsys.readouterr().err and not out.exists()
+
+
+def test_trim_to_longest_keeps_every_real_token_and_drops_only_padding(bench):
+    import numpy as np
+
+    mask = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0]])
+    ids = np.array([[5, 6, 7, 0, 0, 0], [8, 9, 0, 0, 0, 0]])
+    other = np.array([1, 2])  # not shaped like the mask: left alone
+    out = bench.trim_to_longest({"input_ids": ids, "attention_mask": mask, "other": other})
+    assert out["input_ids"].tolist() == [[5, 6, 7], [8, 9, 0]]
+    assert out["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert out["other"] is other
+    empty = bench.trim_to_longest({"input_ids": ids, "attention_mask": np.zeros_like(mask)})
+    assert empty["input_ids"].shape == (2, 1)  # never a zero-length batch
+
+
+def test_op_share_table_rows_and_other_bucket(bench):
+    res = {
+        "tokens": {"padded": 128},
+        "forms": {"a": {"label": "A"}, "b": {"label": "B"}},
+        "op_shares": {
+            "a": {"MatMul": 0.6, "Attention": 0.395, "Tiny": 0.005},
+            "b": {"DynamicQuantizeMatMul": 0.5, "QAttention": 0.492, "Tiny": 0.008},
+            "c": {},  # a form without a profile is left out
+        },
+    }
+    lines = bench.op_share_lines(res)
+    table = [ln for ln in lines if ln.startswith("| ")]
+    assert table[0] == "| op type | A | B |"
+    rows = {ln.split(" | ")[0][2:]: ln for ln in table[1:]}
+    assert set(rows) == {"MatMul", "Attention", "DynamicQuantizeMatMul", "QAttention", "other"}
+    assert rows["MatMul"] == "| MatMul | 60.0% | 0.0% |"
+    assert rows["other"] == "| other | 0.5% | 0.8% |"
+    assert bench.op_share_lines({"forms": {}}) == []
