@@ -192,3 +192,61 @@ def test_bad_gate_settings_are_usage_errors(argv) -> None:
             confirm_rounds=args.confirm_rounds,
             min_sample_s=args.min_sample_ms / 1e3,
         )
+
+
+# --- the gate study's report (synthetic runs, no timing) -----------------------------------------
+
+
+def _study_runs(n: int, *, alarm_first: int = 0, miss: int = 0):
+    from perfkit.bench.gate_study import DEFAULT_PLANT, StudyRun
+
+    runs = []
+    for i in range(n):
+        first = ("other[n=1]",) if i < alarm_first else ()
+        runs.append(StudyRun("unchanged", (), 1.0, 1.0, (), 9.0, first))
+        hit = () if i < miss else (DEFAULT_PLANT,)
+        runs.append(StudyRun("planted", hit, 1.3, 1e-6, (), 12.0, hit, (1.25, 1.36), 1.31))
+    return runs
+
+
+def _report(runs, loads=(0.2, 0.3)) -> str:
+    from perfkit.bench.gate_study import DEFAULT_PLANT, report
+
+    return report(
+        runs,
+        "a" * 40,
+        plant=DEFAULT_PLANT,
+        factor=1.3,
+        loads=loads,
+        bandwidth=1e10,
+        settings="s",
+        wall_s=400.0,
+    )
+
+
+def test_study_report_marks_targets_met_and_counts_what_confirmation_removed() -> None:
+    text = _report(_study_runs(20, alarm_first=3))
+    assert text.count("| met |") == 2 and "NOT met" not in text
+    assert "first pass alone flagged something in 3 of 20 unchanged runs" in text
+    assert "1.250-1.360" in text and "| 1.310 |" in text
+
+
+def test_study_report_says_not_met_and_refuses_to_judge_a_loaded_machine() -> None:
+    text = _report(_study_runs(20, miss=1))
+    assert "| flagged in 19 of 20 | NOT met |" in text
+    loaded = _report(_study_runs(20), loads=(0.2, 0.9))
+    assert "met |" not in loaded.replace("not judged", "") and "not judged (load" in loaded
+    assert "not judged (load average unknown)" in _report(_study_runs(20), (float("nan"), 0.1))
+    assert "smoke run" in _report(_study_runs(4))
+
+
+@pytest.mark.parametrize(
+    "argv", [["--runs", "0"], ["--factor", "1.0"], ["--out", "x.txt"], ["--threshold", "abc"]]
+)
+def test_study_bad_arguments_exit_2_before_any_work(argv, tmp_path, capsys) -> None:
+    from perfkit.bench import gate_study
+
+    out = ["--out", str(tmp_path / "g.md")] if "--out" not in argv else []
+    assert gate_study.main([*out, *argv]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
