@@ -370,7 +370,11 @@ class MemoryEngine:
             # The main thread opens and closes the window (MainThreadCalls); the
             # snapshot is taken here, while the window is still open.
             if self._window_open:
-                if not self._ask_stop and now >= self._window_t0 + self.window_s:
+                # closed at the reading nearest its end (not the first one after it): windows
+                # last window_s on average instead of window_s + interval_s / 2, and every ms
+                # traced runs the program several times slower
+                end = self._window_t0 + self.window_s - self.interval_s / 2
+                if not self._ask_stop and now >= end:
                     self._collect_traces()
                     self._ask(stop=True)
             elif not self._ask_start and now >= self._next_window:
