@@ -3,7 +3,9 @@
 Running tracemalloc for the whole run costs 5-10x on allocation- and call-heavy code, so the
 default measures from a background thread instead (cost per sample, not per allocation):
 
-* RSS every ``interval_s`` (peak, memory over time);
+* RSS every ``interval_s`` (peak, memory over time), read in the CPU sampler's thread when one
+  runs at least as often (:meth:`MemoryEngine.ride`: one thread waking the program, not two),
+  else in a thread of its own;
 * RSS growth between two samples is charged to the line the main thread is on (its innermost
   frame in the program's own code) — this catches large one-off buffers, NumPy's included;
 * while memory grows, the large NumPy arrays alive in that frame are noted with their dtype
