@@ -228,7 +228,9 @@ class Comparison:
             )
         ]
         for c in self.changes:
-            if c.status != "unchanged":
+            # A first-pass flag that its confirmation did not repeat is shown too: a reader
+            # sees why the gate let it pass.
+            if c.status != "unchanged" or c.confirmed is False:
                 lines.append(f"  {c.status.upper():9} {c.id} [{c.device}]: {c.reason}")
         if self.only_old:
             lines.append(f"  not in this run: {', '.join(self.only_old)}")

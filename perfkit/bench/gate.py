@@ -18,7 +18,9 @@ what the machine did meanwhile), so a first pass that flags a case is not the ve
 flagged by the first pass is measured again, alone, in ``--confirm-rounds`` new rounds of fresh
 processes, and it is a regression only if these independent samples also show a significant
 slowdown beyond the threshold (Holm over the flagged cases). Each verdict prints its effect size:
-the median ratio and the Hodges–Lehmann ratio with its 95% confidence interval.
+the median ratio and the Hodges–Lehmann ratio with its 95% confidence interval. Like the U test,
+that interval treats the pooled samples as independent, which samples sharing a process are
+not; the confirmation's fresh processes are what make a flag trustworthy.
 
 Exit codes: 0 no regression, 1 a check failed (a wrong answer) or a worker broke, 3 a significant
 regression, 2 bad usage (unknown revision, not a git checkout, no case selected).

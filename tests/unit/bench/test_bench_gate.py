@@ -250,3 +250,10 @@ def test_study_bad_arguments_exit_2_before_any_work(argv, tmp_path, capsys) -> N
     assert gate_study.main([*out, *argv]) == 2
     assert "error:" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unconfirmed_flag_is_shown_in_the_summary() -> None:
+    first = _compare({"a": SAME, "b": SAME}, {"a": SLOW, "b": SAME})
+    final = gate.confirm(first, _compare({"a": SAME}, {"a": SAME}))
+    text = final.summary()
+    assert "UNCHANGED a [cpu]" in text and "not confirmed" in text and " b [cpu]" not in text
