@@ -65,3 +65,37 @@ def test_stochastic_is_between_0_and_100(x: np.ndarray) -> None:
     for arr in out.values():
         ok = ~np.isnan(arr)
         assert ((arr[ok] >= -1e-9) & (arr[ok] <= 100 + 1e-9)).all()
+
+
+# values that stress the one-series min/max path: ties of 0.0 and -0.0, NaN gaps, +-inf, and
+# long monotone runs (the four-blocks-in-lockstep loop runs only on a NaN/inf-free series)
+_ODD = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, np.nan, np.inf, -np.inf])
+
+
+@FAST
+@given(
+    x=st.one_of(
+        arrays(np.float64, st.integers(1, 200), elements=_ODD),
+        arrays(np.float64, st.integers(1, 300), elements=st.floats(-1e6, 1e6)),
+        st.integers(1, 300).map(lambda k: np.arange(k, 0, -1.0)),
+    ),
+    n=st.integers(1, 40),
+)
+def test_one_series_min_max_equals_the_panel_loop_bit_for_bit(x: np.ndarray, n: int) -> None:
+    from perfkit.indicators import kernels
+
+    for kernel in (kernels.k_min, kernels.k_max):
+        one = np.full((x.size, 1), 7.0)
+        kernel(*[x.reshape(-1, 1)] * 4, one, one, one, float(n), 0.0, 0.0, 0, 1, 0, x.size)
+        two = np.full((x.size, 2), 7.0)  # two lanes: the panel's van Herk loop
+        xx = np.repeat(x.reshape(-1, 1), 2, axis=1)
+        kernel(*[xx] * 4, two, two, two, float(n), 0.0, 0.0, 0, 2, 0, x.size)
+        got, want = one[:, 0], two[:, 0]
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        ok = ~np.isnan(want)
+        assert np.array_equal(got[ok].view(np.int64), want[ok].view(np.int64))  # 0.0 vs -0.0 too
+        win = np.lib.stride_tricks.sliding_window_view(x, n) if x.size >= n else x[:0, None]
+        with np.errstate(invalid="ignore"):
+            ref = win.max(axis=1) if kernel is kernels.k_max else win.min(axis=1)
+        np.testing.assert_array_equal(got[n - 1 :], ref)
+        assert np.isnan(got[: n - 1]).all()
