@@ -103,3 +103,40 @@ def test_qat_copies_a_model_that_holds_a_captured_activation():
     q(torch.ones(2, 4)).sum().backward()  # the copied hook now holds a non-leaf tensor
     back = strip_qat(q)
     assert torch.equal(back.stem.weight, m.stem.weight)
+
+
+def test_activation_range_tracking_running_min_max_or_moving_average():
+    """``momentum=None`` tracks the running min/max the export's minmax calibration computes
+    (issue 15: the default moving average of per-batch ranges is narrower than that)."""
+    from perfkit.compress.qat import ActivationFakeQuant
+
+    fq = ActivationFakeQuant(momentum=None)
+    fq.observing = True
+    fq(torch.tensor([-1.0, 2.0]))
+    fq(torch.tensor([-0.5, 5.0]))
+    fq(torch.tensor([0.0, 1.0]))
+    assert (float(fq.lo), float(fq.hi)) == (-1.0, 5.0)
+    fq.observing = False
+    x = torch.linspace(-1.0, 5.0, 101)
+    step = 6.0 / 255.0
+    assert float((fq(x) - x).abs().max()) <= step / 2 + 1e-6  # inside the range: rounding only
+    assert float(fq(torch.tensor([9.0]))) == pytest.approx(5.0, abs=step)  # outside: clipped
+
+    ema = ActivationFakeQuant()
+    ema.observing = True
+    ema(torch.tensor([-1.0, 2.0]))
+    ema(torch.tensor([-0.5, 5.0]))
+    assert float(ema.lo) == pytest.approx(-0.95) and float(ema.hi) == pytest.approx(2.3)
+
+
+def test_qat_with_running_ranges_wraps_every_layer_with_them(classifier, digits_data):
+    from perfkit.compress.qat import ActivationFakeQuant, finetune_qat
+
+    student, hist = finetune_qat(
+        classifier, {"x": digits_data.train.x[:64]}, epochs=1, act_momentum=None
+    )
+    acts = [m for m in student.modules() if isinstance(m, ActivationFakeQuant)]
+    assert acts and all(m.momentum is None and bool(m.seen) for m in acts)
+    assert hist.steps == 1
+    with pytest.raises(UsageError, match="act_momentum"):
+        finetune_qat(classifier, {"x": digits_data.train.x[:8]}, act_momentum=0.0)
