@@ -115,6 +115,9 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
         self._started_at = _utc_now()
         self._cwd = os.getcwd()  # the block may chdir; report paths stay relative to here
         self._commit = CommitLookup(os.getcwd())
+        from perfkit.profiling.runner import thread_sched
+
+        self._sched0 = thread_sched()
         self._t0, self._c0 = time.perf_counter(), time.process_time()
         for e in self._engines:
             e.start()
@@ -122,6 +125,9 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
 
     def __exit__(self, etype: Any, exc: Any, tb: Any) -> None:
         wall, cpu = time.perf_counter() - self._t0, time.process_time() - self._c0
+        from perfkit.profiling.runner import sched_delta, thread_sched
+
+        sched = sched_delta(self._sched0, thread_sched())
         for e in reversed(self._engines):
             e.stop()
         import _thread
@@ -142,6 +148,7 @@ class profile:  # noqa: N801 - a user-facing name that reads as a verb: perfkit.
             collector,
             hints=self.options.hints,
             commit=self._commit,
+            sched=sched,
             program=self._label,
             kind="callable",
             argv=tuple(sys.argv),

@@ -850,9 +850,19 @@ def _names(node: ast.AST) -> set[str]:
 def _cpu_bound_share(profile: Profile) -> float:
     """The CPU/wall ratio above which a function counts as CPU-bound in this run.
 
-    Relative to the CPU the whole run got, so that a loaded machine (every thread waiting for a
+    Relative to the CPU the run could get, so that a loaded machine (every thread waiting for a
     core) does not make computing code look like waiting code; deterministic given the profile.
+    Where the profile has the main thread's run-queue wait (Linux), that says how starved the
+    run was; else the run's own CPU/wall stands in (which a program that mostly waits lowers).
     """
+    sched = profile.environment.get("main_thread_sched") if profile.environment else None
+    if isinstance(sched, dict):
+        # Linux: of the time the main thread was ready to run, the share it got a core. An idle
+        # machine gives ~1 however much the program sleeps or waits on I/O (a waiting loop is
+        # not CPU-bound); a loaded one gives less and lowers the bar as before.
+        cpu, queued = float(sched.get("cpu_s", 0.0)), float(sched.get("runqueue_wait_s", 0.0))
+        if cpu + queued > 0:
+            return CPU_BOUND * min(1.0, max(MIN_CPU_SHARE, cpu / (cpu + queued)))
     run_share = profile.cpu_s / profile.wall_s if profile.wall_s > 0 else 1.0
     return CPU_BOUND * min(1.0, max(MIN_CPU_SHARE, run_share))
 

@@ -210,6 +210,31 @@ class RunResult:
     exc_info: tuple[type[BaseException], BaseException, types.TracebackType | None] | None = None
     main_module: types.ModuleType | None = None
     exit_message: str | None = None
+    #: The main thread's CPU and run-queue wait over the run (Linux), see :func:`thread_sched`.
+    sched: dict[str, float] | None = None
+
+
+def thread_sched() -> tuple[float, float] | None:
+    """This thread's (CPU seconds, seconds runnable but waiting for a core), or None.
+
+    From ``/proc/thread-self/schedstat`` (Linux). The run-queue wait tells a thread starved by
+    a loaded machine from one that waits on I/O or sleep, which its CPU/wall ratio cannot.
+    """
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as fh:
+            run_ns, wait_ns = fh.read().split()[:2]
+        return int(run_ns) / 1e9, int(wait_ns) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
+def sched_delta(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> dict[str, float] | None:
+    """The main thread's CPU and run-queue wait between two :func:`thread_sched` readings."""
+    if before is None or after is None:
+        return None
+    return {"cpu_s": after[0] - before[0], "runqueue_wait_s": after[1] - before[1]}
 
 
 def execute(
@@ -238,6 +263,7 @@ def execute(
         sys.path.append(program.path0)
     sys.modules["__main__"] = main
     status, ended_by, message, exc_info, text = 0, "exit", None, None, None
+    s0 = thread_sched()
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         on_start()
@@ -245,6 +271,7 @@ def execute(
             exec(program.code, main.__dict__)
         finally:
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            sched = sched_delta(s0, thread_sched())
             on_stop()
     except SystemExit as exc:
         status, message = _exit_status(exc.code)
@@ -269,7 +296,7 @@ def execute(
                 sys.path[0] = saved_path0
             if saved_main is not None:
                 sys.modules["__main__"] = saved_main
-    return RunResult(status, ended_by, wall, cpu, text, exc_info, main, message)
+    return RunResult(status, ended_by, wall, cpu, text, exc_info, main, message, sched)
 
 
 def _traceback():  # noqa: ANN202 - the module, imported only when an error is reported

@@ -197,6 +197,7 @@ def profile_program(
         exception=result.exception,
         hints=options.hints,
         commit=commit,
+        sched=result.sched,
     )
     return Outcome(profile, result, notes)
 
@@ -263,7 +264,11 @@ def pick_hot_functions(profile: Profile, k: int) -> list[str]:
 
 
 def build_profile(
-    collector: Collector, hints: bool = True, commit: Any = None, **run: Any
+    collector: Collector,
+    hints: bool = True,
+    commit: Any = None,
+    sched: dict[str, float] | None = None,
+    **run: Any,
 ) -> Profile:
     """Freeze what the engines collected, plus run metadata, into a Profile (with hints)."""
     from perfkit import __version__
@@ -280,6 +285,8 @@ def build_profile(
         "python": sys.version.split()[0],
         "executable": sys.executable,
     }
+    if sched is not None:
+        env["main_thread_sched"] = sched  # tells waiting code from a starved CPU (hints)
     profile = Profile(
         cwd=run.pop("cwd", None) or os.getcwd(),
         interval_s=collector.interval_s,

@@ -408,6 +408,23 @@ def test_joblib_cpu_bound_is_relative_to_the_cpu_the_run_got():
     assert list(rule_joblib_candidate(dataclasses.replace(sleeping, cpu_s=0.01))) == []
 
 
+def test_joblib_cpu_bound_uses_the_run_queue_wait_when_the_profile_has_it():
+    """Linux profiles carry the main thread's run-queue wait: a loop that sleeps on an idle
+    machine (5% CPU/wall, never queued) waits, however little CPU the whole run used; the same
+    5% on a machine where the thread was queued 95% of its runnable time computes."""
+    waiting = make(SRC_FANOUT, [fn("work", 1, 0.9, cpu=0.045)], wall=1.0)
+    waiting = dataclasses.replace(
+        waiting,
+        cpu_s=0.05,
+        environment={"main_thread_sched": {"cpu_s": 0.05, "runqueue_wait_s": 0.001}},
+    )
+    assert list(rule_joblib_candidate(waiting)) == []
+    starved = dataclasses.replace(
+        waiting, environment={"main_thread_sched": {"cpu_s": 0.05, "runqueue_wait_s": 0.95}}
+    )
+    assert [h.rule for h in rule_joblib_candidate(starved)] == ["joblib-candidate"]
+
+
 def test_joblib_silent_on_chained_calls_on_waiting_code_and_cold_code():
     chained = make(SRC_CHAIN, [fn("work", 1, 0.9, cpu=0.88)])
     assert list(rule_joblib_candidate(chained)) == []
