@@ -236,10 +236,12 @@ def _cpu_model() -> str:
 
 
 def _load() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
+    """The settled 1-minute load average (as the other benchmarks read it: before, wait for an
+    idle machine; after, let this run's own processes' load decay), NaN where there is none."""
+    from perfkit._env import wait_for_idle
+
+    load = wait_for_idle()
+    return float("nan") if load is None else load
 
 
 def render(
