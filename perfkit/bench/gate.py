@@ -466,7 +466,7 @@ def run_gate(
         Slowdown of the median that counts, and the level of the Holm-adjusted one-sided
         Mann–Whitney U test.
     confirm_rounds
-        New rounds for the cases the first pass flagged (default: twice ``rounds``; 0: no
+        New rounds for the cases the first pass flagged (default: as many as ``rounds``; 0: no
         confirmation, the first pass is then the verdict).
     min_sample_s
         Each sample batches calls until it lasts at least this long.
@@ -482,10 +482,7 @@ def run_gate(
     from perfkit._env import machine_info, utc_now_iso
 
     if confirm_rounds is None:
-        # Twice the rounds: the confirmation re-measures only the flagged cases (cheap), and a
-        # ratio's spread comes mostly from per-process bias, which only more processes average
-        # out (with as many rounds as the first pass, a planted 1.3x read 1.06x in 2 of 20).
-        confirm_rounds = 2 * rounds
+        confirm_rounds = rounds
     if rounds < 1 or repeat < 5 or confirm_rounds < 0:
         raise UsageError("--rounds must be >= 1, --repeat >= 5 and --confirm-rounds >= 0")
     if not 0 < min_sample_s <= 1:
@@ -598,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--confirm-rounds",
         type=int,
-        help="new rounds re-measuring the flagged cases (default: twice --rounds; "
+        help="new rounds re-measuring the flagged cases (default: as many as --rounds; "
         "0: no confirmation)",
     )
     p.add_argument(

@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modules", default="perfkit.bench.playbook")
     p.add_argument("--rounds", type=int, default=ROUNDS)
     p.add_argument("--repeat", type=int, default=REPEAT)
-    p.add_argument("--confirm-rounds", type=int, help="default: twice --rounds")
+    p.add_argument("--confirm-rounds", type=int, help="default: as many as --rounds")
     p.add_argument("--min-sample-ms", type=float, default=MIN_SAMPLE_S * 1e3)
     p.add_argument("--threshold", default="10%")
     args = p.parse_args(argv)
@@ -307,11 +307,11 @@ def main(argv: list[str] | None = None) -> int:
             min_sample_s=args.min_sample_ms / 1e3,
         )
         load_after = _load(wait_for_idle())
-        confirm_n = 2 * args.rounds if args.confirm_rounds is None else args.confirm_rounds
         settings = (
             f"group {args.group}, -k {args.pattern}, quick grid, {args.rounds} rounds x "
             f"{args.repeat} samples per side (each >= {args.min_sample_ms:g} ms), "
-            f"confirmation {confirm_n} new rounds for the flagged cases, threshold "
+            f"confirmation {args.rounds if args.confirm_rounds is None else args.confirm_rounds}"
+            " new rounds for the flagged cases, threshold "
             f"{threshold:.0%}, one-sided Mann-Whitney U at alpha 0.01 Holm-adjusted over the cases"
         )
         text = report(
