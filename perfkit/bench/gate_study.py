@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 import statistics
 import sys
 import time
@@ -279,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-sample-ms", type=float, default=MIN_SAMPLE_S * 1e3)
     p.add_argument("--threshold", default="10%")
     args = p.parse_args(argv)
+    # A kill (SIGTERM, e.g. a timeout) unwinds like Ctrl-C, so the gate removes its worktrees.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         from perfkit._atomic import atomic_write_text, check_writable, dumps_strict
 
@@ -344,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     except PerfkitError as exc:
         print(f"perfkit gate-study: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("perfkit gate-study: interrupted; no report written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
