@@ -8,8 +8,6 @@ machine queues nothing, so the sleeping loop is waiting code. Checked on a real 
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +16,8 @@ import pytest
 from perfkit.profiling.runner import sched_delta, thread_sched
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # a plain `pytest` run
+    sys.path.insert(0, str(ROOT))
 
 
 @pytest.mark.skipif(thread_sched() is None, reason="no /proc/thread-self/schedstat here")
@@ -31,27 +31,9 @@ def test_thread_sched_reads_cpu_and_queue_wait() -> None:
 
 @pytest.mark.skipif(thread_sched() is None, reason="no /proc/thread-self/schedstat here")
 def test_sleeping_loop_profile_gets_no_joblib_hint(tmp_path: Path) -> None:
-    out = tmp_path / "rep"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "perfkit",
-            "profile",
-            "--memory",
-            "--format",
-            "json",
-            "--out",
-            str(out),
-            str(ROOT / "tests/hint_corpus/p11_io_wait_clean.py"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    from tests.hint_corpus import evaluate as ev
 
-    prof = json.loads((out / "profile.json").read_text())["profile"]
-    sched = prof["environment"]["main_thread_sched"]
+    prof = ev.profile_program(ev.HERE / "p11_io_wait_clean.py", tmp_path / "rep")
+    sched = prof.environment["main_thread_sched"]
     assert sched["cpu_s"] > 0 and sched["runqueue_wait_s"] >= 0
-    assert [h["rule"] for h in prof["hints"]] == []
+    assert [h.rule for h in prof.hints] == []
