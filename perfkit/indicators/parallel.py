@@ -471,7 +471,7 @@ def _run_loky(job: Job, ranges: list[tuple[int, int]], n_jobs: int, progress: Pr
             )
             mm[...] = arr
             mm.flush()
-            mapped_in[name] = np.load(os.path.join(folder, f"in-{name}.npy"), mmap_mode="r")
+            mapped_in[name] = np.load(os.path.join(folder, f"in-{name}.npy"), mmap_mode="c")
         mapped_out = {
             name: np.lib.format.open_memmap(
                 os.path.join(folder, f"out-{i}.npy"), "w+", np.float64, arr.shape
