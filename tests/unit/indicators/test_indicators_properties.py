@@ -99,3 +99,34 @@ def test_one_series_min_max_equals_the_panel_loop_bit_for_bit(x: np.ndarray, n: 
             ref = win.max(axis=1) if kernel is kernels.k_max else win.min(axis=1)
         np.testing.assert_array_equal(got[n - 1 :], ref)
         assert np.isnan(got[: n - 1]).all()
+
+
+@FAST
+@given(
+    n_bars=st.integers(4_000, 12_000),
+    n=st.integers(1, 70),
+    odd=st.lists(st.tuples(st.floats(0.0, 1.0), _ODD), max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_long_one_series_min_max_with_late_odd_values_equals_the_panel_loop(
+    n_bars: int, n: int, odd: list[tuple[float, float]], seed: int
+) -> None:
+    """Series long enough for several probed chunks of the lockstep loop, with NaN/inf/0.0
+    placed anywhere (often after clean chunks): the switch to the per-block loop mid-series
+    must give the panel loop's bits."""
+    from perfkit.indicators import kernels
+
+    x = np.round(np.random.default_rng(seed).normal(0, 3, n_bars))  # many ties, 0.0 and -0.0
+    x[x == 0] = -0.0 if seed % 2 else 0.0
+    for where, value in odd:
+        x[int(where * (n_bars - 1))] = value
+    for kernel in (kernels.k_min, kernels.k_max):
+        one = np.full((n_bars, 1), 7.0)
+        kernel(*[x.reshape(-1, 1)] * 4, one, one, one, float(n), 0.0, 0.0, 0, 1, 0, n_bars)
+        two = np.full((n_bars, 2), 7.0)
+        xx = np.repeat(x.reshape(-1, 1), 2, axis=1)
+        kernel(*[xx] * 4, two, two, two, float(n), 0.0, 0.0, 0, 2, 0, n_bars)
+        got, want = one[:, 0], two[:, 0]
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        ok = ~np.isnan(want)
+        assert np.array_equal(got[ok].view(np.int64), want[ok].view(np.int64))
