@@ -1,6 +1,6 @@
 """Profiler overhead benchmark (issue 12): perfkit beside py-spy, pyinstrument and cProfile.
 
-``python -m perfkit.profiling.overhead [--quick] [--repeat 3] [--markdown PATH]``
+``python -m perfkit.profiling.overhead [--quick] [--repeat 3] [--short-repeat 7] [--markdown PATH]``
 
 Programs: eleven programs of the pyperformance suite (``pyperformance==1.14.0``, installed into
 this interpreter with pip when missing: deepcopy, deltablue, fannkuch, float, go, hexiom, nbody,
@@ -41,6 +41,10 @@ MEMORY_GEOMEAN_TARGET = 1.20
 STARTUP_TARGET_S = 0.1
 MIN_PROGRAM_S = 0.3
 MAX_LOAD = 0.5
+#: Programs whose plain run is shorter than this get the extra rounds of ``--short-repeat``.
+SHORT_PROGRAM_S = 1.0
+#: The tools the targets judge (and their references): the only ones given extra rounds.
+JUDGED_TOOLS = ("python", "py-spy", "perfkit", "perfkit --memory")
 
 #: pyperformance program -> (benchmark folder, the call of its work function, run once).
 PYPERFORMANCE: dict[str, tuple[str, str]] = {
@@ -184,24 +188,41 @@ def run_once(cmd: list[str]) -> tuple[float, float, float]:
 
 
 def measure(
-    programs: Sequence[str], tools: Sequence[str] = TOOLS, repeat: int = 3
+    programs: Sequence[str],
+    tools: Sequence[str] = TOOLS,
+    repeat: int = 3,
+    short_repeat: int | None = None,
 ) -> dict[str, Any]:
-    """Every tool on every program, ``repeat`` interleaved rounds; medians and ratios."""
+    """Every tool on every program, ``repeat`` interleaved rounds; medians and ratios.
+
+    A program whose plain run (the warm-up) takes under :data:`SHORT_PROGRAM_S` gets
+    ``short_repeat`` rounds (default ``repeat + 4``) of the tools the targets judge (plain python,
+    py-spy, perfkit, perfkit --memory): a short program's ratio moves most with noise, and
+    those rounds cost little. The slow unjudged tools keep ``repeat`` rounds.
+    """
     from perfkit._env import bench_conditions, wait_for_idle
 
+    short_repeat = repeat + 4 if short_repeat is None else max(short_repeat, repeat)
     before = bench_conditions()
-    results: dict[str, Any] = {"repeat": repeat, "programs": {}, "startup": {}, "skipped": []}
+    results: dict[str, Any] = {
+        "repeat": repeat,
+        "short_repeat": short_repeat,
+        "programs": {},
+        "startup": {},
+        "skipped": [],
+    }
     with tempfile.TemporaryDirectory(prefix="perfkit-overhead-") as tmp:
         scripts = program_scripts(Path(tmp), programs)
         results["skipped"] = [p for p in programs if p not in scripts]
         for name, script in scripts.items():
             cmds = commands(script, tmp, tools)
             runs: dict[str, list[tuple[float, float, float]]] = {t: [] for t in cmds}
-            for cmd in cmds.values():  # warm-up: page cache, .pyc files
-                run_once(cmd)
-            for _ in range(repeat):
+            warm = {tool: run_once(cmd) for tool, cmd in cmds.items()}  # page cache, .pyc
+            rounds = short_repeat if warm["python"][0] < SHORT_PROGRAM_S else repeat
+            for i in range(rounds):
                 for tool, cmd in cmds.items():
-                    runs[tool].append(run_once(cmd))
+                    if i < repeat or tool in JUDGED_TOOLS:
+                        runs[tool].append(run_once(cmd))
             results["programs"][name] = _summarise(runs)
         empty = os.path.join(tmp, "empty.py")
         Path(empty).write_text("")
@@ -219,19 +240,39 @@ def measure(
 
 
 def _summarise(runs: dict[str, list[tuple[float, float, float]]]) -> dict[str, Any]:
-    base = statistics.median(r[0] for r in runs["python"])
+    """Medians per tool, the ratio of medians, and the spread of the per-round ratios.
+
+    Round ``i`` of a tool is paired with round ``i`` of plain python (run moments apart in
+    the same round-robin), so ``ratio_min``/``ratio_max`` show how far one round's ratio
+    strays: the noise a reader should allow around the median.
+    """
+    base_times = [r[0] for r in runs["python"]]
+    base = statistics.median(base_times)
     out = {}
     for tool, rs in runs.items():
         wall = statistics.median(r[0] for r in rs)
+        # a tool with fewer rounds (unjudged, slow) pairs with the first python rounds
+        paired = [r[0] / b for r, b in zip(rs, base_times, strict=False) if b > 0]
         out[tool] = {
             "median_s": wall,
             "ratio": wall / base if base > 0 else float("nan"),
+            "ratio_min": min(paired, default=float("nan")),
+            "ratio_max": max(paired, default=float("nan")),
+            "rounds": len(rs),
             "over_python_s": wall - base,
             "user_s": statistics.median(r[1] for r in rs),
             "sys_s": statistics.median(r[2] for r in rs),
             "times_s": [r[0] for r in rs],
         }
     return out
+
+
+def ratio_cell(r: dict[str, Any]) -> str:
+    """``1.09x (1.02-1.15)``: the judged ratio of medians, then the per-round spread."""
+    lo, hi = r.get("ratio_min", math.nan), r.get("ratio_max", math.nan)
+    if r.get("rounds", 1) < 2 or not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{r['ratio']:.2f}x"
+    return f"{r['ratio']:.2f}x ({lo:.2f}–{hi:.2f})"
 
 
 def geomean(values: Sequence[float]) -> float:
@@ -286,8 +327,12 @@ def to_markdown(results: dict[str, Any], command: str) -> str:
         "# perfkit profile — profiler overhead",
         "",
         f"Produced by `{command}` (`perfkit/profiling/overhead.py`). Whole-process wall time of",
-        f"each command, median of {results['repeat']} runs interleaved round-robin, as a ratio",
-        "to plain python in the same run (lower is better); pyperformance "
+        f"each command, median of {results['repeat']} runs interleaved round-robin "
+        f"({results.get('short_repeat', results['repeat'])} for python, py-spy and perfkit on "
+        f"programs under {SHORT_PROGRAM_S:g} s), as a ratio",
+        "to plain python in the same run (lower is better); in brackets the lowest and highest",
+        "ratio of a single round (each round against the python run of the same round): the",
+        "noise around the median. pyperformance "
         f"{PYPERFORMANCE_VERSION} programs run their work function once from a plain script.",
         "",
         f"- measured: {cond.get('time')}",
@@ -312,7 +357,7 @@ def to_markdown(results: dict[str, Any], command: str) -> str:
     for name, r in progs.items():
         mark = "" if r["python"]["median_s"] >= MIN_PROGRAM_S else " (< 0.3 s)"
         cells = [f"{r['python']['median_s']:.2f} s"] + [
-            f"{r[t]['ratio']:.2f}x" if t in r else "—" for t in tools if t != "python"
+            ratio_cell(r[t]) if t in r else "—" for t in tools if t != "python"
         ]
         lines.append(f"| {name}{mark} | " + " | ".join(cells) + " |")
     for label, rows in (
@@ -364,6 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument(
+        "--short-repeat",
+        type=int,
+        default=None,
+        help=f"rounds of python, py-spy and perfkit on programs under {SHORT_PROGRAM_S:g} s "
+        "(default: --repeat + 4)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help=f"a smoke run: {', '.join(QUICK_PROGRAMS)}, 1 round (figures not for targets)",
@@ -378,15 +430,18 @@ def main(argv: list[str] | None = None) -> int:
         "stdout unless given)",
     )
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    if args.repeat < 1 or (args.short_repeat is not None and args.short_repeat < 1):
+        parser.error("--repeat and --short-repeat must be at least 1")
     programs = args.program or (
         list(QUICK_PROGRAMS) if args.quick else [*PYPERFORMANCE, *WORKLOADS]
     )
     tools = list(args.tool or TOOLS)
     if "python" not in tools:
         tools.insert(0, "python")
-    results = measure(programs, tools, 1 if args.quick else args.repeat)
+    if args.quick:
+        results = measure(programs, tools, 1, short_repeat=1)
+    else:
+        results = measure(programs, tools, args.repeat, args.short_repeat)
     command = "python -m perfkit.profiling.overhead" + (" --quick" if args.quick else "")
     md = to_markdown(results, command)
     sys.stdout.write(md)

@@ -164,8 +164,20 @@ def measure(repeat: int, scale: float, workloads: tuple[str, ...] = WORKLOADS) -
                 }
             row["wall_ratio"] = row["perfkit"]["wall_s"] / row["python"]["wall_s"]
             row["worker_ratio"] = row["perfkit"]["worker_s"] / row["python"]["worker_s"]
+            row["worker_ratio_spread"] = ratio_spread(runs["python"], runs["perfkit"])
             results["workloads"][name] = row
     return results
+
+
+def ratio_spread(
+    base: list[tuple[float, float]], other: list[tuple[float, float]]
+) -> tuple[float, float]:
+    """Lowest and highest workers'-time ratio of one round (each round against python's run of
+    the same round): the noise around the median ratio."""
+    paired = [o[1] / b[1] for b, o in zip(base, other, strict=True) if b[1] > 0]
+    if not paired:
+        return (math.nan, math.nan)
+    return (min(paired), max(paired))
 
 
 def machine() -> dict[str, Any]:
@@ -214,9 +226,11 @@ def to_markdown(results: dict[str, Any], info: dict[str, Any], load: tuple[float
         if name == "child-startup":
             continue
         ratios.append(row["worker_ratio"])
+        lo, hi = row.get("worker_ratio_spread", (math.nan, math.nan))
+        spread = f" ({lo:.2f}–{hi:.2f})" if results["repeat"] > 1 and math.isfinite(lo) else ""
         lines.append(
             f"| {name} | {row['python']['worker_s']:.3f} s | {row['perfkit']['worker_s']:.3f} s | "
-            f"{row['worker_ratio']:.3f}x | {row['python']['wall_s']:.2f} s | "
+            f"{row['worker_ratio']:.3f}x{spread} | {row['python']['wall_s']:.2f} s | "
             f"{row['perfkit']['wall_s']:.2f} s | {row['wall_ratio']:.2f}x |"
         )
     geo = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else float("nan")
@@ -241,8 +255,10 @@ def to_markdown(results: dict[str, Any], info: dict[str, Any], load: tuple[float
         f"{added * 1000:+.1f} ms | {verdict(added <= CHILD_STARTUP_TARGET_S)} |",
         "",
         "Workers' time: the sum of the tasks' own `perf_counter` durations, measured inside the "
-        "workers (sampler running). Whole program: wall of the command, perfkit's start-up, its "
-        "wait for the children's data and its report included.",
+        "workers (sampler running); in brackets the lowest and highest ratio of a single round "
+        "(each against python's run of the same round), the noise around the median. Whole "
+        "program: wall of the command, perfkit's start-up, its wait for the children's data and "
+        "its report included.",
     ]
     return "\n".join(lines) + "\n"
 
