@@ -142,6 +142,7 @@ class ChildSampler:
         interval, main = self.interval, self.main_tid
         clocks: dict[int, int | None] = {}
         last_cpu: dict[int, float] = {}
+        last_keys: dict[int, tuple] = {}  # a thread that did not run keeps its stack
         wait = self._stop.acquire
         last = next_check = time.perf_counter()
         last_flush = last
@@ -153,7 +154,9 @@ class ChildSampler:
             while not wait(timeout=interval):
                 now = time.perf_counter()
                 dt, last = now - last, now
-                main_cpu += sample_threads(stacks, codes, clocks, last_cpu, skip, (), dt, main)
+                main_cpu += sample_threads(
+                    stacks, codes, clocks, last_cpu, skip, (), dt, main, None, last_keys
+                )
                 self.samples += 1
                 if now < next_check:
                     continue

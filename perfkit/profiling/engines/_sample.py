@@ -34,6 +34,7 @@ def sample_threads(
     dt: float,
     watch: int = 0,
     on_new: Callable[[int], None] | None = None,
+    last_keys: dict | None = None,
 ) -> float:
     """Add one sample of every thread (but ``skip`` and ``ignored``) weighted ``dt`` seconds.
 
@@ -41,6 +42,13 @@ def sample_threads(
     beside. ``on_new(tid)`` is called for a thread seen for the first time (it may end before
     the caller's next look at the thread names). Returns the CPU seconds of thread ``watch``
     in this sample (0.0 when it was not sampled).
+
+    With ``last_keys`` (tid -> the thread's previous stack key, kept by the caller), a thread
+    whose CPU clock has not moved since its previous sample is counted on that stack without
+    walking its frames again: a thread that did not run cannot have changed its stack (its
+    innermost frame and line are still checked). Waiting threads (a pool's handler threads, a
+    parent blocked on its workers) then cost one clock read per sample, not a walk of a deep
+    stack.
     """
     watched = 0.0
     frames = sys._current_frames()
@@ -57,16 +65,30 @@ def sample_threads(
                 clk = None
             clocks[tid] = clk
         cpu = 0.0
+        still = False  # the thread has not run since its previous sample
         if clk is not None:
             try:
                 c = time.clock_gettime(clk)
             except OSError:
                 c = None
             if c is not None:
-                cpu = c - last_cpu.get(tid, c)
+                prev = last_cpu.get(tid)
+                if prev is not None:
+                    cpu = c - prev
+                    still = cpu == 0.0
                 last_cpu[tid] = c
         if tid == watch:
             watched = cpu
+        if still and last_keys is not None:
+            k = last_keys.get(tid)
+            if k is not None and k[1][0] == (id(frame.f_code), frame.f_lineno or 0):
+                row = stacks.get(k)
+                if row is None:
+                    stacks[k] = [dt, cpu, 1]
+                else:
+                    row[0] += dt
+                    row[2] += 1
+                continue
         key = []
         f = frame
         while f is not None:
@@ -77,6 +99,8 @@ def sample_threads(
             key.append((cid, f.f_lineno or 0))
             f = f.f_back
         k = (tid, tuple(key))
+        if last_keys is not None:
+            last_keys[tid] = k
         row = stacks.get(k)
         if row is None:
             stacks[k] = [dt, cpu, 1]
@@ -84,5 +108,6 @@ def sample_threads(
             row[0] += dt
             row[1] += cpu
             row[2] += 1
-    del frames, frame, f  # no frame outlives the sample (a frame keeps its locals alive)
+    frame = f = None  # no frame outlives the sample (a frame keeps its locals alive)
+    del frames
     return watched

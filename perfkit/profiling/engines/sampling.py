@@ -99,13 +99,16 @@ class SamplingEngine:
                 names[tid] = thread.name
 
         last_cpu: dict[int, float] = {}
+        last_keys: dict[int, tuple] = {}  # a thread that did not run keeps its stack
         last = time.perf_counter()
         wait = self._stop_lock.acquire
         try:
             while not wait(timeout=interval):
                 now = time.perf_counter()
                 dt, last = now - last, now
-                sample_threads(stacks, codes, clocks, last_cpu, skip, ignored, dt, 0, name_new)
+                sample_threads(
+                    stacks, codes, clocks, last_cpu, skip, ignored, dt, 0, name_new, last_keys
+                )
                 self.samples += 1
                 for ride in self.riders:
                     try:

@@ -56,3 +56,70 @@ def test_child_sampler_imports_stay_builtin():
     assert out.returncode == 0, out.stderr
     heavy = {"json", "dataclasses", "inspect", "threading", "numpy", "subprocess", "tempfile"}
     assert not heavy & set(ast.literal_eval(out.stdout))
+
+
+def test_a_thread_that_did_not_run_keeps_its_stack_without_a_walk(monkeypatch):
+    """With last_keys, a still thread (CPU clock unchanged) is counted on its previous stack."""
+    import perfkit.profiling.engines._sample as step
+
+    started, release = threading.Event(), threading.Event()
+    worker = threading.Thread(target=_blocked_in_here, args=(started, release))
+    worker.start()
+    started.wait()
+    me = threading.get_ident()
+    try:
+        stacks: dict = {}
+        codes: dict = {}
+        clocks: dict = {}
+        last_cpu: dict = {}
+        last_keys: dict = {}
+        sample_threads(stacks, codes, clocks, last_cpu, {me}, (), 0.5, 0, None, last_keys)
+        first = dict(last_keys)
+        # the worker's clock reads the same from now on: it did not run
+        frozen = last_cpu[worker.ident]
+        clk = clocks[worker.ident]
+        real = step.time.clock_gettime
+        monkeypatch.setattr(
+            step.time, "clock_gettime", lambda c: frozen if c == clk else real(c)
+        )
+        walked: list[int] = []
+        real_codes_get = codes.__contains__
+
+        class Spy(dict):
+            def __contains__(self, cid):  # called once per frame walked
+                walked.append(cid)
+                return real_codes_get(cid)
+
+        spy = Spy(codes)
+        for _ in range(3):
+            sample_threads(stacks, spy, clocks, last_cpu, {me}, (), 0.5, 0, None, last_keys)
+        assert walked == []  # no frame of the still worker was walked again
+        key = first[worker.ident]
+        assert stacks[key][2] == 4 and stacks[key][0] == 2.0  # all four samples on one stack
+        # the clock moves: the stack is walked again
+        monkeypatch.setattr(
+            step.time, "clock_gettime", lambda c: frozen + 1.0 if c == clk else real(c)
+        )
+        sample_threads(stacks, spy, clocks, last_cpu, {me}, (), 0.5, 0, None, last_keys)
+        assert walked
+        assert sum(v[2] for k, v in stacks.items() if k[0] == worker.ident) == 5
+        assert sum(v[1] for k, v in stacks.items() if k[0] == worker.ident) == 1.0
+    finally:
+        release.set()
+        worker.join()
+
+
+def test_without_last_keys_every_sample_walks(monkeypatch):
+    started, release = threading.Event(), threading.Event()
+    worker = threading.Thread(target=_blocked_in_here, args=(started, release))
+    worker.start()
+    started.wait()
+    me = threading.get_ident()
+    try:
+        stacks: dict = {}
+        for _ in range(3):
+            sample_threads(stacks, {}, {}, {}, {me}, (), 0.5, 0)
+        assert sum(v[2] for k, v in stacks.items() if k[0] == worker.ident) == 3
+    finally:
+        release.set()
+        worker.join()
