@@ -602,6 +602,12 @@ class Profile:
     # -- serialisation -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """The versioned JSON form (pytest-benchmark-like top level, the run under ``profile``)."""
+        doc = self._document()
+        doc["profile"] = _clean_floats(doc["profile"])
+        return doc
+
+    def _document(self) -> dict[str, Any]:
+        """:meth:`to_dict` before its one copy: the run still holds records and tuples."""
         # Fields in order; records become dicts in _clean_floats' one iterative copy (asdict
         # copied everything a second time, recursively).
         body: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -615,7 +621,7 @@ class Profile:
             "datetime": self.started_at,
             "machine_info": env.get("machine_info", {}),
             "commit_info": env.get("commit_info", {}),
-            "profile": _clean_floats(body),
+            "profile": body,
         }
 
     @classmethod
@@ -691,10 +697,26 @@ def to_json(profile: Profile) -> str:
     """The strict JSON text of ``profile`` (what ``profile.json`` holds; never a bare NaN)."""
     import json
 
-    # to_dict has already turned NaN and infinities into None (what dumps_strict would do), so
-    # json's strict mode only guards the contract. No indent: json's C encoder runs only
-    # without one, ~5x faster on a large profile.
-    return json.dumps(profile.to_dict(), allow_nan=False)
+    # Fast path: json's C encoder walks the document itself (records through ``default``,
+    # tuples as arrays) with no Python copy first. A NaN or infinity (strict mode refuses it)
+    # or a key json cannot write sends the document through to_dict's copy, which turns
+    # non-finite floats into None (what dumps_strict would do) and keys into strings: the same
+    # text either way. No indent: json's C encoder runs only without one.
+    try:
+        return json.dumps(profile._document(), allow_nan=False, default=_json_default)
+    except (ValueError, TypeError):
+        return json.dumps(profile.to_dict(), allow_nan=False)
+
+
+def _json_default(item: Any) -> Any:
+    """What json's encoder cannot write itself: records (their fields, as asdict) and mappings."""
+    if hasattr(type(item), "__dataclass_fields__"):
+        return {f.name: getattr(item, f.name) for f in fields(item)}
+    if isinstance(item, Mapping):
+        if not all(type(k) is str or type(k) is int for k in item):
+            raise TypeError("keys json would spell unlike str()")
+        return dict(item)
+    raise TypeError(f"not JSON: {type(item).__name__}")
 
 
 def _refuse_constant(name: str) -> Any:

@@ -104,3 +104,26 @@ def test_flat_trees_any_depth_and_forward_compatible_hint_rules(profile):
     again = Profile.from_dict(json.loads(json.dumps(data)))
     assert again == deep
     assert max(d for d, _ in again.threads[0].root.walk()) == 5000
+
+
+def test_to_json_fast_path_writes_the_text_of_the_cleaned_copy(profile):
+    """json's encoder on the records directly gives the same text as the copy of to_dict, and a
+    NaN or a mapping json would key differently falls back to that copy (never a bare NaN)."""
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from perfkit.profiling import model
+
+    def slow(p: Profile) -> str:
+        return json.dumps(p.to_dict(), allow_nan=False)
+
+    assert model.to_json(profile) == slow(profile)
+    assert json.loads(model.to_json(profile)) == profile.to_dict()
+    env = {**profile.environment, "proxy": MappingProxyType({"a": (1, 2.5)}), "ints": {3: "x"}}
+    odd = replace(profile, environment=env)
+    assert model.to_json(odd) == slow(odd)
+    nan = replace(profile, cpu_s=float("nan"), environment={**env, "inf": float("inf")})
+    assert model.to_json(nan) == slow(nan)
+    assert json.loads(model.to_json(nan))["profile"]["cpu_s"] is None
+    keyed = replace(profile, environment={**env, "flags": MappingProxyType({True: 1})})
+    assert model.to_json(keyed) == slow(keyed)  # {"True": 1} as str() spells it, not "true"
