@@ -17,12 +17,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from _profiling_builders import func_stat, profile_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfkit import _env
 from perfkit.profiling import hints
-from perfkit.profiling.model import FunctionStat, HotLine, Profile
+from perfkit.profiling.model import FunctionStat, HotLine
 
 SRC = textwrap.dedent(
     """
@@ -32,24 +33,8 @@ SRC = textwrap.dedent(
 ).strip("\n")
 
 
-def _profile(file: str, sources: dict[str, str], functions=(), hot=()) -> Profile:
-    return Profile(
-        program="app.py",
-        kind="script",
-        argv=("app.py",),
-        cwd="/prog",
-        modes=("sampling",),
-        started_at="2026-01-01T00:00:00Z",
-        wall_s=1.0,
-        cpu_s=1.0,
-        functions=tuple(functions),
-        hot_lines=tuple(hot),
-        sources=sources,
-    )
-
-
 def _func(name: str, file: str, line: int, total: float, calls: int = 10) -> FunctionStat:
-    return FunctionStat(name, file, line, total, total, total, total, calls, calls, 10, "m", True)
+    return func_stat(name, file, line, total, cpu=total, calls=calls, module="m")
 
 
 def test_list_rule_reads_user_code_but_never_a_library_file(monkeypatch):
@@ -61,9 +46,9 @@ def test_list_rule_reads_user_code_but_never_a_library_file(monkeypatch):
     real_tree = hints._tree
     monkeypatch.setattr(hints, "_tree", lambda p, f: parsed.append(f) or real_tree(p, f))
 
-    mine = _profile(user, {user: SRC}, hot=[HotLine(user, 2, "score", 0.5, 0.5)])
+    mine = profile_of({user: SRC}, hot=[HotLine(user, 2, "score", 0.5, 0.5)])
     assert [h.line for h in hints.rule_list_only_iterated(mine)] == [2]  # the rule works here
-    theirs = _profile(library, {}, hot=[HotLine(library, 2, "score", 0.5, 0.5)])
+    theirs = profile_of({}, hot=[HotLine(library, 2, "score", 0.5, 0.5)])
     assert list(hints.rule_list_only_iterated(theirs)) == []
     assert library not in parsed
 
@@ -78,8 +63,7 @@ def test_joblib_rule_parses_only_files_holding_a_hot_function(monkeypatch):
             work(item)
         """
     ).strip("\n")
-    prof = _profile(
-        main,
+    prof = profile_of(
         {main: src, cold: "def unused():\n    pass\n"},
         functions=[
             _func("<module>", main, 1, 0.9, calls=1),
@@ -100,7 +84,7 @@ def test_profile_report_is_written_without_fsync(monkeypatch, tmp_path):
 
     calls: list[int] = []
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd))
-    prof = _profile("/prog/app.py", {})
+    prof = profile_of({})
     written = write_outputs(prof, tmp_path / "a", ("terminal", "json", "speedscope"), fsync=False)
     assert calls == []
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(

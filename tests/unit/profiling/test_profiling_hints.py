@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import textwrap
 
+from _profiling_builders import func_stat, profile_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,6 @@ from perfkit.profiling.hints import (
 from perfkit.profiling.model import (
     AllocationSite,
     ArrayObservation,
-    FunctionStat,
     HotLine,
     MemoryReport,
     Profile,
@@ -36,37 +36,11 @@ MB = 1 << 20
 
 
 def make(source: str, functions=(), hot=(), memory=None, wall=1.0) -> Profile:
-    return Profile(
-        program="app.py",
-        kind="script",
-        argv=("app.py",),
-        cwd="/prog",
-        modes=("sampling",),
-        started_at="2026-01-01T00:00:00Z",
-        wall_s=wall,
-        cpu_s=wall,
-        functions=tuple(functions),
-        hot_lines=tuple(hot),
-        memory=memory,
-        sources={FILE: textwrap.dedent(source).strip("\n")},
-    )
+    return profile_of({FILE: textwrap.dedent(source).strip("\n")}, functions, hot, memory, wall)
 
 
 def fn(name, line, total, self_s=None, cpu=None, calls=None):
-    return FunctionStat(
-        name,
-        FILE,
-        line,
-        self_s if self_s is not None else total,
-        total,
-        cpu,
-        cpu,
-        calls,
-        calls,
-        10,
-        "__main__",
-        True,
-    )
+    return func_stat(name, FILE, line, total, self_s, cpu, calls)
 
 
 def hl(line, self_s, total=None, function="f", source=""):
