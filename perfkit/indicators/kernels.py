@@ -460,6 +460,31 @@ def _rsi_lane(x, o, j, a, inv, g, ls, ta, tb):
 
 
 @njit(**_JIT)
+def _rsi_1d(x, o, a, inv, g, ls, ta_, tb_):
+    """:func:`_rsi_lane` over a 1-D series: the same arithmetic, so the same bits.
+
+    The previous close stays in a register instead of being loaded again: when the input and
+    the output sit at the same offset within a page (two fresh ``mmap``-ed arrays do), the
+    load of ``x[t]`` right after the store to ``o[t]`` is a 4K-alias the core must wait out,
+    and each bar's chain then runs through the division and the store. Unsigned indices keep
+    numba's negative-index wrap out of the loop."""
+    ta = uintp(ta_)
+    tb = uintp(tb_)
+    prev = x[ta - uintp(1)]
+    for t in range(ta, tb):
+        xt = x[t]
+        d = xt - prev
+        prev = xt
+        up = 0.0 if d < 0.0 else d
+        dn = -d if d < 0.0 else 0.0
+        g = _fma(g, a, up * inv)
+        ls = _fma(ls, a, dn * inv)
+        tot = g + ls
+        o[t] = 100.0 * (g / tot) if tot > 0.0 else 0.0
+    return g + ls
+
+
+@njit(**_JIT)
 def k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     n = int(p1)
     inv = 1.0 / n
@@ -499,6 +524,9 @@ def k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     for jj in range(w):
         if first[jj] < t1:
             g[jj], ls[jj] = _rsi_lane(c, o1, j0 + jj, a, inv, g[jj], ls[jj], first[jj] + 1, start)
+    if c.shape[1] == 1:
+        t_ = c.shape[0]
+        return _rsi_1d(c.reshape(t_), o1.reshape(t_), a, inv, g[0], ls[0], start, t1)
     if w == 1:
         gg, ll = _rsi_lane(c, o1, j0, a, inv, g[0], ls[0], start, t1)
         return gg + ll
