@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+
+import pytest
 
 from perfkit.profiling.engines._sample import sample_threads
 
@@ -15,12 +19,22 @@ def _blocked_in_here(started: threading.Event, release: threading.Event) -> None
     release.wait()
 
 
-def test_one_sample_records_every_thread_but_the_skipped_ones():
+@contextlib.contextmanager
+def _blocked_worker() -> Iterator[threading.Thread]:
+    """A thread waiting in :func:`_blocked_in_here` until the block ends."""
     started, release = threading.Event(), threading.Event()
     worker = threading.Thread(target=_blocked_in_here, args=(started, release))
     worker.start()
     started.wait()
     try:
+        yield worker
+    finally:
+        release.set()
+        worker.join()
+
+
+def test_one_sample_records_every_thread_but_the_skipped_ones():
+    with _blocked_worker() as worker:
         stacks: dict = {}
         codes: dict = {}
         clocks: dict = {}
@@ -30,9 +44,6 @@ def test_one_sample_records_every_thread_but_the_skipped_ones():
         for _ in range(3):
             sample_threads(stacks, codes, clocks, last_cpu, {me}, (), 0.5, 0, seen.append)
         watched = sample_threads(stacks, codes, clocks, last_cpu, (), (), 0.5, me)
-    finally:
-        release.set()
-        worker.join()
     assert seen.count(worker.ident) == 1  # a new thread is announced once
     assert me not in seen
     rows = {k: v for k, v in stacks.items() if k[0] == worker.ident}
@@ -62,12 +73,8 @@ def test_a_thread_that_did_not_run_keeps_its_stack_without_a_walk(monkeypatch):
     """With last_keys, a still thread (CPU clock unchanged) is counted on its previous stack."""
     import perfkit.profiling.engines._sample as step
 
-    started, release = threading.Event(), threading.Event()
-    worker = threading.Thread(target=_blocked_in_here, args=(started, release))
-    worker.start()
-    started.wait()
     me = threading.get_ident()
-    try:
+    with _blocked_worker() as worker:
         stacks: dict = {}
         codes: dict = {}
         clocks: dict = {}
@@ -79,9 +86,7 @@ def test_a_thread_that_did_not_run_keeps_its_stack_without_a_walk(monkeypatch):
         frozen = last_cpu[worker.ident]
         clk = clocks[worker.ident]
         real = step.time.clock_gettime
-        monkeypatch.setattr(
-            step.time, "clock_gettime", lambda c: frozen if c == clk else real(c)
-        )
+        monkeypatch.setattr(step.time, "clock_gettime", lambda c: frozen if c == clk else real(c))
         walked: list[int] = []
         real_codes_get = codes.__contains__
 
@@ -103,23 +108,13 @@ def test_a_thread_that_did_not_run_keeps_its_stack_without_a_walk(monkeypatch):
         sample_threads(stacks, spy, clocks, last_cpu, {me}, (), 0.5, 0, None, last_keys)
         assert walked
         assert sum(v[2] for k, v in stacks.items() if k[0] == worker.ident) == 5
-        assert sum(v[1] for k, v in stacks.items() if k[0] == worker.ident) == 1.0
-    finally:
-        release.set()
-        worker.join()
+        assert sum(v[1] for k, v in stacks.items() if k[0] == worker.ident) == pytest.approx(1.0)
 
 
 def test_without_last_keys_every_sample_walks(monkeypatch):
-    started, release = threading.Event(), threading.Event()
-    worker = threading.Thread(target=_blocked_in_here, args=(started, release))
-    worker.start()
-    started.wait()
     me = threading.get_ident()
-    try:
+    with _blocked_worker() as worker:
         stacks: dict = {}
         for _ in range(3):
             sample_threads(stacks, {}, {}, {}, {me}, (), 0.5, 0)
         assert sum(v[2] for k, v in stacks.items() if k[0] == worker.ident) == 3
-    finally:
-        release.set()
-        worker.join()
