@@ -5,7 +5,9 @@ Names are loaded on first use (PEP 562) so that importing this package stays lig
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: a followed child imports this package, typing costs ms
+if TYPE_CHECKING:
+    from typing import Any
 
 _NAMES = {
     "profile": "perfkit.profiling.api",

@@ -34,9 +34,12 @@ import marshal
 import os
 import sys
 import time
-from typing import Any
 
 from perfkit.profiling.engines._sample import sample_threads
+
+TYPE_CHECKING = False  # typing's import costs every followed child milliseconds
+if TYPE_CHECKING:
+    from typing import Any
 
 #: Version of the ``.pkc`` record layout (the parent refuses others).
 FORMAT = 1

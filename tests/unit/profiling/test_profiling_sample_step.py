@@ -61,12 +61,12 @@ def test_child_sampler_imports_stay_builtin():
         "import sys; before = set(sys.modules)\n"
         "import perfkit.profiling.children._child\n"
         "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
-        "print(sorted(new - {'perfkit', 'typing', '_typing'}))"
+        "print(sorted(new - {'perfkit'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    heavy = {"json", "dataclasses", "inspect", "threading", "numpy", "subprocess", "tempfile"}
-    assert not heavy & set(ast.literal_eval(out.stdout))
+    # builtin modules only (typing alone cost a followed child several milliseconds)
+    assert ast.literal_eval(out.stdout) == [], out.stdout
 
 
 def test_a_thread_that_did_not_run_keeps_its_stack_without_a_walk(monkeypatch):
