@@ -45,6 +45,19 @@ class MissingDependencyError(PerfkitError, ImportError):
         self.package = package
         self.extra = extra
 
+    @classmethod
+    def check(cls, packages: tuple[str, ...], extra: str, feature: str = "") -> None:
+        """Raise for the first of ``packages`` that is not installed, without importing any.
+
+        Lets a module that only *uses* heavy packages inside its functions (torch, transformers)
+        say up front that they are missing, while importing them costs nothing until needed.
+        """
+        import importlib.util
+
+        for package in packages:
+            if importlib.util.find_spec(package) is None:
+                raise cls(package, extra, feature)
+
 
 class DeviceUnavailableError(UsageError):
     """A device was asked for that this machine lacks, e.g. --device cuda without CUDA (exit 2)."""

@@ -259,9 +259,11 @@ class _TorchCpuPeak:
         if torch is None:
             return self
         try:
-            from torch.profiler import ProfilerActivity, profile
+            # The autograd profiler, not torch.profiler.profile: the latter's start runs
+            # ``hasattr(torch, "_inductor")``, which imports inductor and dynamo (~11 s) first.
+            from torch.autograd.profiler import profile
 
-            self._prof = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
+            self._prof = profile(use_cpu=True, profile_memory=True, use_kineto=True)
             with _quiet_stderr():
                 self._prof.__enter__()
         except Exception as exc:  # another profiler running, a torch without kineto...
@@ -277,7 +279,7 @@ class _TorchCpuPeak:
         try:
             with _quiet_stderr():
                 self._prof.__exit__(None, None, None)
-            events = self._prof.profiler.kineto_results.events()
+            events = self._prof.kineto_results.events()
             cpu = torch.autograd.DeviceType.CPU
             steps = sorted(
                 (e.start_ns(), int(e.nbytes()))

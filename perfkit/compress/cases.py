@@ -16,18 +16,13 @@ from typing import Any
 import numpy as np
 
 from perfkit.bench.case import SkipCase, Verdict, case
+from perfkit.compress.fidelity import Fidelity, fidelity_figures
 from perfkit.errors import MissingDependencyError
 
-try:
-    from perfkit.compress._quiet import import_onnxruntime
+# Checked here, imported inside the functions: listing or running other cases never pays for
+# importing torch and transformers (~3 s).
+MissingDependencyError.check(("torch", "transformers", "onnxruntime"), "ml", "compression cases")
 
-    import_onnxruntime()  # keeps its device-id file out of ~/.cache
-    import torch
-    import transformers  # noqa: F401
-except ImportError as exc:
-    raise MissingDependencyError(exc.name or "torch", "ml", "compression cases") from exc
-
-from perfkit.compress.fidelity import Fidelity, fidelity_figures
 
 #: The issue's targets (issue 15, from issue 7), never a measured floor. For MiniLM, "agreement"
 #: is top-1 retrieval agreement with fp32 on held-out paraphrase pairs (ties apart, see
@@ -139,6 +134,8 @@ LAYER_SUBSETS = {
 @functools.lru_cache(maxsize=2)
 def encoder_bundle(model: str) -> dict[str, Any]:
     """Teacher, calibration/eval token batches for ``model`` ("tiny" or "minilm"); cached."""
+    import torch
+
     from perfkit.compress.models import load_minilm, tiny_bert
 
     torch.manual_seed(0)
@@ -342,6 +339,8 @@ def heldout_figures(model: str, form: str) -> dict[str, float]:
 
 
 def _run_model(m: Any, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    import torch
+
     if isinstance(m, torch.nn.Module):
         from perfkit.compress.models import predict
 
@@ -546,10 +545,14 @@ class _CudaFormCase:
         teacher = copy.deepcopy(b["teacher"]).to(device) if device != "cpu" else b["teacher"]
         batch = to_tensors({k: v[: p["batch"]] for k, v in b["eval"].items()}, device)
         self._bound = ENCODER_BOUNDS[p["model"]][self.form]
+        import torch
+
         fn = torch.compile(teacher) if self.form == "compile" else teacher
         return {"teacher": teacher, "fn": fn, "batch": batch, "device": device}
 
     def _call(self, fn: Any, x: dict[str, Any], dtype: Any) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
             if dtype is None:
                 out = fn(x["batch"]["input_ids"], x["batch"]["attention_mask"])
@@ -562,6 +565,8 @@ class _CudaFormCase:
         return self._call(x["teacher"], x, None)
 
     def candidate(self, x: dict[str, Any]) -> np.ndarray:
+        import torch
+
         dtype = {"autocast_fp16": torch.float16, "autocast_bf16": torch.bfloat16}.get(self.form)
         return self._call(x["fn"], x, dtype)
 
@@ -631,6 +636,8 @@ class _OrtCudaCase:
         }
 
     def baseline(self, x: dict[str, Any]) -> np.ndarray:
+        import torch
+
         with torch.inference_mode():
             out = x["teacher"](x["tensors"]["input_ids"], x["tensors"]["attention_mask"])
         return out.float().cpu().numpy()

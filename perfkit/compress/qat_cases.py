@@ -14,18 +14,13 @@ from typing import Any
 import numpy as np
 
 from perfkit.bench.case import Verdict, case
+from perfkit.compress.fidelity import fidelity_figures
 from perfkit.errors import MissingDependencyError
 
-try:
-    from perfkit.compress._quiet import import_onnxruntime
+# Checked here, imported inside the functions: listing or running other cases never pays for
+# importing torch and transformers (~3 s).
+MissingDependencyError.check(("torch", "transformers", "onnxruntime"), "ml", "QAT cases")
 
-    import_onnxruntime()  # keeps its device-id file out of ~/.cache
-    import torch
-    import transformers  # noqa: F401
-except ImportError as exc:
-    raise MissingDependencyError(exc.name or "torch", "ml", "QAT cases") from exc
-
-from perfkit.compress.fidelity import fidelity_figures
 
 #: Issue 15's target: QAT int8 accuracy on digits within 0.5 points of fp32 (at most 0.005 lower).
 DIGITS_MAX_DROP = 0.005
@@ -43,6 +38,8 @@ def _figures(ref: np.ndarray, out: np.ndarray, labels: np.ndarray, prefix: str) 
 @functools.lru_cache(maxsize=2)
 def digits_bundle() -> dict[str, Any]:
     """The digits classifier, its post-training and QAT int8 forms, and the test split."""
+    import torch
+
     from perfkit.compress.data import digits
     from perfkit.compress.models import predict, train_digits_classifier
     from perfkit.compress.qat import quantize_qat
@@ -269,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     before = bench_conditions()
+    import torch
+
     torch.manual_seed(0)
     digits_rows = _rows(digits_bundle(), args.repeat)
     clips, seconds = (32, 0.25) if args.quick else (128, 0.5)
