@@ -150,7 +150,8 @@ class Follower:
             ended="exit",
         )
         children, functions, hot = [], [collector.functions], [collector.hot_lines]
-        aliases = function_lines(main_file) if main_file else {}
+        # parsing the script costs milliseconds per thousand lines: only when a child reported
+        aliases = function_lines(main_file) if main_file and self.records else {}
         for rec in sorted(self.records, key=lambda r: (r["started_at"], r["pid"])):
             proc, funcs, lines = process_from_record(rec, aliases)
             children.append(proc)

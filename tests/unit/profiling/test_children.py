@@ -407,3 +407,22 @@ def test_bootstrap_leaves_helpers_and_finished_sessions_alone(tmp_path: Path) ->
     code = "import multiprocessing.resource_tracker"  # names a bookkeeping helper
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=240)
     assert list(tmp_path.glob("*.pkc")) == []
+
+
+def test_a_run_without_children_never_parses_the_script(monkeypatch, tmp_path):
+    """The main script's functions are only looked up to rename children's cloudpickled code."""
+    from perfkit.profiling.engines.base import Collector
+
+    script = tmp_path / "job.py"
+    script.write_text("def work():\n    pass\n")
+    parsed: list[str] = []
+    real = follow.function_lines
+    monkeypatch.setattr(follow, "function_lines", lambda f: parsed.append(f) or real(f))
+    f = follow.Follower(0.01)
+    collector = Collector()
+    f.contribute(collector, ["python", str(script)], 1.0, 1.0, main_file=str(script))
+    assert parsed == [] and collector.processes == []
+    f.records = [_child.ChildSampler(str(tmp_path), 0.01, "exec").record("exit")]
+    collector = Collector()
+    f.contribute(collector, ["python", str(script)], 1.0, 1.0, main_file=str(script))
+    assert parsed == [str(script)] and len(collector.processes) == 2  # a child: looked up
