@@ -118,7 +118,7 @@ def _hints(p: Profile) -> str:
     for h in p.hints:
         out.append(
             f'<div class="hint"><b>{esc(h.title)}</b> <span class="meta">[{esc(h.rule)}] '
-            f"{esc(_fmt.where(h.file, h.line, p.cwd))}</span>"
+            f"{esc(_where(h.file, h.line, p.cwd))}</span>"
             + (f"<pre>{esc(h.source)}</pre>" if h.source else "")
             + f"<div>evidence: {esc(h.evidence)}</div><div>do: {esc(h.suggestion)}</div></div>"
         )
@@ -141,7 +141,7 @@ def _functions(p: Profile) -> str:
             f'<td class="n">{esc(_fmt.seconds(f.total_cpu_s))}</td>'
             + (f'<td class="n">{esc(f.calls if f.calls is not None else "")}</td>' if exact else "")
             + f"<td><code>{esc(f.function)}</code></td>"
-            f'<td class="src">{esc(_fmt.where(f.file, f.line, p.cwd))}</td></tr>'
+            f'<td class="src">{esc(_where(f.file, f.line, p.cwd))}</td></tr>'
         )
     head = (
         '<tr><th class="n">own</th><th class="n">own %</th><th class="n">total</th>'
@@ -163,7 +163,7 @@ def _functions(p: Profile) -> str:
                 f'<tr><td class="n">{esc(_fmt.seconds(f.self_s))}</td>'
                 f'<td class="n">{esc(_fmt.pct(f.self_s, p.wall_s))}</td>'
                 f"<td><code>{esc(f.function)}</code></td>"
-                f'<td class="src">{esc(_fmt.where(f.file, f.line, p.cwd))}</td></tr>'
+                f'<td class="src">{esc(_where(f.file, f.line, p.cwd))}</td></tr>'
                 for f in waits
             )
             + "</table>"
@@ -187,7 +187,7 @@ def _hot_lines(p: Profile) -> str:
             f'<tr><td class="n">{esc(_fmt.seconds(h.self_s))}</td>'
             f'<td class="n">{esc(_fmt.pct(h.self_s, p.wall_s))}</td>'
             f'<td><span class="heat" style="width:{width}px"></span></td>'
-            f'<td class="src">{esc(_fmt.where(h.file, h.line, p.cwd))}</td>'
+            f'<td class="src">{esc(_where(h.file, h.line, p.cwd))}</td>'
             f"<td><code>{esc(h.function)}</code></td>"
             f'<td class="src">{esc(h.source)}</td></tr>'
         )
@@ -215,7 +215,7 @@ def _hot_lines(p: Profile) -> str:
             )
         out.append(
             f"<details{' open' if shown == 0 else ''}><summary>"
-            f"{esc(_fmt.where(h.file, h.line, p.cwd))} in <code>{esc(h.function)}</code>"
+            f"{esc(_where(h.file, h.line, p.cwd))} in <code>{esc(h.function)}</code>"
             f"</summary><table>{''.join(body)}</table></details>"
         )
         shown += 1
@@ -241,7 +241,7 @@ def _line_tables(p: Profile) -> str:
             )
         out.append(
             f'<h3><code>{esc(lt.function)}</code> <span class="meta">'
-            f"{esc(_fmt.where(lt.file, lt.first_line, p.cwd))} · "
+            f"{esc(_where(lt.file, lt.first_line, p.cwd))} · "
             f"{esc(_fmt.seconds(lt.total_s))}</span></h3>"
             '<table><tr><th class="n">line</th><th class="n">hits</th><th class="n">time</th>'
             f'<th class="n">%</th><th></th><th>source</th></tr>{"".join(rows)}</table>'
@@ -268,7 +268,7 @@ def _memory(p: Profile) -> str:
     if mem.top_lines:
         rows = "".join(
             f'<tr><td class="n">{esc(_fmt.size(s.size_bytes))}</td><td class="n">{s.count}</td>'
-            f'<td>{esc(s.method)}</td><td class="src">{esc(_fmt.where(s.file, s.line, p.cwd))}'
+            f'<td>{esc(s.method)}</td><td class="src">{esc(_where(s.file, s.line, p.cwd))}'
             f'</td><td class="src">{esc(s.source)}</td></tr>'
             for s in mem.top_lines[:TOP_N]
         )
@@ -282,7 +282,7 @@ def _memory(p: Profile) -> str:
             f"<tr><td><code>{esc(a.name)}</code></td><td>{esc(a.dtype)}</td>"
             f'<td>{esc(a.shape)}</td><td class="n">{esc(_fmt.size(a.nbytes))}</td>'
             f'<td class="n">{esc(_rel(a.float32_max_rel_error))}'
-            f'</td><td class="src">{esc(_fmt.where(a.file, a.line, p.cwd))}</td></tr>'
+            f'</td><td class="src">{esc(_where(a.file, a.line, p.cwd))}</td></tr>'
             for a in mem.arrays[:TOP_N]
         )
         out.append(
@@ -343,6 +343,23 @@ def memory_svg(series: tuple[tuple[float, int], ...], width: int = 900, height: 
     )
 
 
+#: ``(file, cwd) -> the file as the report shows it``: the relpath of a file is computed once
+#: per render, not once per call-tree node and table row (a tree names each file many times).
+_SHORT: dict[tuple[str, str], str] = {}
+
+
+def _where(file: str, line: int, cwd: str = "") -> str:
+    """:func:`perfkit.render._fmt.where`, the file's short form looked up once."""
+    if not file or file.startswith("<"):
+        return _fmt.where(file, line, cwd)
+    short = _SHORT.get((file, cwd))
+    if short is None:
+        if len(_SHORT) > 4096:  # a long-lived process (the API, a notebook): stay bounded
+            _SHORT.clear()
+        short = _SHORT[(file, cwd)] = _fmt.where(file, 0, cwd)
+    return f"{short}:{line}" if line else short
+
+
 def _rel(err: float | None) -> str:
     return "—" if err is None else f"{err:.1e}"
 
@@ -371,7 +388,7 @@ def _label(node: FrameNode, total: float, cwd: str) -> str:
         f'<code class="fn">{esc(node.function)}</code>'
         f'<span class="w">{esc(_fmt.pct(node.wall_s, total))} · own '
         f"{esc(_fmt.seconds(node.self_wall_s))} · cpu {esc(_fmt.seconds(node.cpu_s))} · "
-        f"{esc(_fmt.where(node.file, node.line, cwd))}</span>"
+        f"{esc(_where(node.file, node.line, cwd))}</span>"
     )
 
 

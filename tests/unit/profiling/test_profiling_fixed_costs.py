@@ -268,3 +268,19 @@ def test_profile_run_imports_neither_platform_nor_subprocess(tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip() == "[]"  # while the program runs (git, if any, read from files)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(
+    file=st.sampled_from(
+        ["", "<string>", "<frozen os>", "/prog/app.py", "/prog/sub/deep/er/mod.py",
+         "/usr/lib/python3/site-packages/pkg/m.py", "rel/path.py", "/other/x.py"]
+    ),
+    line=st.integers(min_value=0, max_value=5000),
+    cwd=st.sampled_from(["", "/prog", "/prog/sub", "/"]),
+)  # fmt: skip
+def test_html_where_is_fmt_where_with_the_file_looked_up_once(file, line, cwd):
+    from perfkit.render import _fmt, html
+
+    assert html._where(file, line, cwd) == _fmt.where(file, line, cwd)
+    assert html._where(file, line, cwd) == _fmt.where(file, line, cwd)  # from the cache too
