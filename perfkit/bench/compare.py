@@ -175,8 +175,11 @@ class CaseChange:
     #: Hodges–Lehmann estimate of the candidate's time ratio and its confidence interval.
     hl_ratio: float | None = None
     ratio_ci: tuple[float, float] | None = None
-    #: The gate's confirmation pass: True / False once it re-measured this case, else None.
+    #: The gate's confirmation: True when it re-measured this case and the pooled rounds show
+    #: the regression, False when the first pass alone flagged it and the pooled rounds do not.
     confirmed: bool | None = None
+    #: The gate: independent rounds (fresh process pairs) behind the verdict, else None.
+    rounds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,8 @@ class Comparison:
     only_new: tuple[str, ...]
     threshold: float
     alpha: float = ALPHA
+    #: The significance test the verdicts used (named in the summary).
+    test: str = "Mann-Whitney U"
 
     def _repr_html_(self) -> str:
         """The notebook view: the report as HTML (see :mod:`perfkit.display`)."""
@@ -221,7 +226,7 @@ class Comparison:
         for c in self.changes:
             counts[c.status] = counts.get(c.status, 0) + 1
         lines = [
-            f"compare (threshold {self.threshold:.0%}, Mann-Whitney U p < {self.alpha:g}, "
+            f"compare (threshold {self.threshold:.0%}, {self.test} p < {self.alpha:g}, "
             "Holm-adjusted over the cases): "
             + ", ".join(
                 f"{counts.get(k, 0)} {k}" for k in ("improved", "regressed", "unchanged", "failed")
@@ -240,10 +245,25 @@ class Comparison:
         return {
             "threshold": self.threshold,
             "alpha": self.alpha,
+            "test": self.test,
             "changes": [c.__dict__ for c in self.changes],
             "only_old": list(self.only_old),
             "only_new": list(self.only_new),
         }
+
+
+def memory_change(old: int | None, new: int | None, threshold: float) -> tuple[float | None, str]:
+    """The candidate's peak-memory ratio, and a reason fragment when it grew enough to count.
+
+    Growth counts when it exceeds both ``threshold`` (relative) and ``MEMORY_FLOOR_BYTES``;
+    the fragment is ``""`` otherwise. The ratio is ``None`` when either peak is unknown.
+    """
+    if old is None or new is None:
+        return None, ""
+    ratio = max(new, 4096) / max(old, 4096)
+    if new - old > MEMORY_FLOOR_BYTES and ratio > 1 + threshold:
+        return ratio, f"; candidate peak memory {ratio:.2f}× ({old} -> {new} bytes)"
+    return ratio, ""
 
 
 def _overlap(a: CaseResult, b: CaseResult, side: str) -> bool:
@@ -307,13 +327,10 @@ def _judge(
         reason += ": not significant, treated as noise"
     if b_ratio is not None:
         reason += f"; baseline {b_ratio:.2f}×"
-    mem_ratio = None
-    ob, nb = o.candidate.peak_bytes, n.candidate.peak_bytes
-    if ob is not None and nb is not None:
-        mem_ratio = max(nb, 4096) / max(ob, 4096)
-        if nb - ob > MEMORY_FLOOR_BYTES and mem_ratio > 1 + threshold:
-            status = "regressed"
-            reason += f"; candidate peak memory {mem_ratio:.2f}× ({ob} -> {nb} bytes)"
+    mem_ratio, grew = memory_change(o.candidate.peak_bytes, n.candidate.peak_bytes, threshold)
+    if grew:
+        status = "regressed"
+        reason += grew
     return CaseChange(
         n.id,
         n.device,

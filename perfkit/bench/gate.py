@@ -7,20 +7,23 @@ The gate checks the base commit out in a temporary ``git worktree``, starts one 
 per tree for every round (each imports perfkit from its own tree), and runs the selected grid
 points in rounds, alternating the two trees point by point (base, candidate; then candidate,
 base; ...) so that a drift of the machine lands on both.
-Each side's per-sample times are pooled over the rounds and judged by
-:func:`perfkit.bench.compare.compare_runs`: a one-sided Mann–Whitney U test, Holm-adjusted over
-the cases of the run, plus the threshold on the median ratio. Each sample lasts at least
-``--min-sample-ms`` (calls are batched until it does), so the clock and the scheduler's tick
-are small beside it.
-
 Samples taken in one process share that process's luck (memory layout, address randomisation,
-what the machine did meanwhile), so a first pass that flags a case is not the verdict. Every case
-flagged by the first pass is measured again, alone, in ``--confirm-rounds`` new rounds of fresh
-processes, and it is a regression only if these independent samples also show a significant
-slowdown beyond the threshold (Holm over the flagged cases). Each verdict prints its effect size:
-the median ratio and the Hodges–Lehmann ratio with its 95% confidence interval. Like the U test,
-that interval treats the pooled samples as independent, which samples sharing a process are
-not; the confirmation's fresh processes are what make a flag trustworthy.
+CPU frequency, what the machine did meanwhile), so the unit of evidence is the *round*, not the
+sample: each round is one fresh base process and one fresh candidate process (run with the same
+``PYTHONHASHSEED``, a new one every round), and gives one number per grid point, the log of the
+candidate tree's median time over the base tree's in that round. A one-sample Student t on those
+per-round log ratios (:mod:`perfkit.bench.stats`), Holm-adjusted over the cases, plus the
+threshold on their geometric mean decides; its confidence interval is printed with every verdict.
+Each sample lasts at least ``--min-sample-ms`` (calls are batched until it does).
+
+The decision is sequential. The first pass runs ``--rounds`` rounds of every selected grid point.
+A case whose one-sided 95% upper confidence bound already lies below the threshold is settled
+there; every other case (a suspect, or too noisy to tell) gets new rounds, alone, in batches of
+``--rounds`` (at most ``--confirm-rounds`` in all), and after each batch is judged on ALL its
+rounds, first pass and confirmation pooled, until it is settled or regressed: a bad cluster of
+rounds in either pass is outweighed by the rest instead of vetoing the verdict. A regression
+needs at least one batch of new rounds; each look tests at ``--alpha`` divided by the number of
+looks (Bonferroni), so looking again does not raise the false-alarm rate.
 
 Exit codes: 0 no regression, 1 a check failed (a wrong answer) or a worker broke, 3 a significant
 regression, 2 bad usage (unknown revision, not a git checkout, no case selected).
@@ -37,25 +40,30 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
+import random
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from perfkit.bench.compare import (
     ALPHA,
+    CONFIDENCE,
     CaseChange,
     Comparison,
-    compare_runs,
+    holm_adjust,
+    memory_change,
     parse_threshold,
 )
 from perfkit.bench.results import BenchRun, CaseResult
+from perfkit.bench.stats import RoundEvidence, paired_log_ratio_test, round_log_ratios
 from perfkit.bench.timer import Timing
 from perfkit.errors import CheckFailedError, PerfkitError, UsageError
 
@@ -226,13 +234,15 @@ class Side:
 class Worker:
     """One tree's worker process (see ``_WORKER``)."""
 
-    def __init__(self, side: Side, config: dict[str, Any]) -> None:
+    def __init__(self, side: Side, config: dict[str, Any], hash_seed: int = 0) -> None:
         env = {
             **os.environ,
             **({"PERFKIT_CASE_MODULES": config["modules"]} if config.get("modules") else {}),
             "PYTHONPATH": os.pathsep.join([str(side.tree), os.environ.get("PYTHONPATH", "")]),
             "PERFKIT_COMMIT": side.commit,
-            "PYTHONHASHSEED": "0",
+            # Both sides of a round get the same seed (the same dict and set layouts), and
+            # every round a new one, so that a seed's luck is paired, not a side's bias.
+            "PYTHONHASHSEED": str(hash_seed),
         }
         cfg = {**config, "plant": list(side.plant) if side.plant else None}
         self.side = side
@@ -314,65 +324,269 @@ def _pool(rounds: list[list[CaseResult]]) -> tuple[CaseResult, ...]:
     return tuple(pooled)
 
 
-#: Defaults: 8 rounds of fresh processes x 10 samples of >= 5 ms per side, and as many new
-#: rounds as the first pass for the flagged cases. About 10-20 s for five quick grid points on an
-#: idle 2-core machine.
-ROUNDS = 8
-REPEAT = 10
+#: Defaults: 10 rounds of fresh process pairs x 5 samples of >= 5 ms per side (more rounds of
+#: fewer samples: the rounds are the independent evidence), then up to twice as many new
+#: rounds, in batches of 10, for each case the first pass did not settle.
+ROUNDS = 10
+REPEAT = 5
 MIN_SAMPLE_S = 5e-3
+#: A case is settled by the first pass when the one-sided upper confidence bound (this level) of
+#: its geometric-mean ratio lies below 1 + threshold.
+SETTLE_LEVEL = 0.95
+#: The name of the test in the summary.
+TEST_NAME = "t on per-round log ratios"
+
+#: Per grid point, per round: (base tree's result, candidate tree's result).
+RoundPairs = Mapping[str, Sequence[tuple[CaseResult, CaseResult]]]
 
 
-def confirm(first: Comparison, confirmation: Comparison | None) -> Comparison:
-    """The final verdict: a first-pass regression stands only if the confirmation agrees.
+def round_evidence(
+    pairs: Sequence[tuple[CaseResult, CaseResult]], side: str = "candidate"
+) -> RoundEvidence:
+    """The per-round evidence of one grid point: one log ratio of medians per round.
+
+    ``side`` picks which of the case's two implementations is compared across the trees: its
+    ``candidate`` (what the gate judges) or its ``baseline`` (shown for context).
+    """
+    old = [getattr(b, side).times_s for b, _ in pairs]
+    new = [getattr(c, side).times_s for _, c in pairs]
+    return paired_log_ratio_test(round_log_ratios(old, new), CONFIDENCE)
+
+
+def settled(evidence: RoundEvidence, threshold: float, level: float = SETTLE_LEVEL) -> bool:
+    """True when the rounds already rule out a slowdown beyond ``threshold`` (no more needed)."""
+    upper = evidence.upper_log(level)
+    return upper is not None and upper < math.log1p(threshold)
+
+
+def _failure(pairs: Sequence[tuple[CaseResult, CaseResult]]) -> CaseResult | None:
+    return next((c for _, c in pairs if c.status in ("failed", "error")), None)
+
+
+def judge_rounds(
+    rounds: RoundPairs,
+    threshold: float = 0.10,
+    alpha: float = ALPHA,
+    *,
+    confirmation_rounds: Mapping[str, int] | None = None,
+) -> Comparison:
+    """Judge every grid point on its rounds (the unit of evidence), Holm over the points.
 
     Parameters
     ----------
-    first
-        The comparison of the first pass (every selected case).
-    confirmation
-        The comparison of new, independent rounds of the cases ``first`` flagged (its own Holm
-        family), or ``None`` when confirmation is switched off.
+    rounds
+        Per grid point, its rounds in order: ``(base result, candidate result)`` from one pair
+        of fresh processes each.
+    threshold
+        Slowdown of the geometric-mean ratio that counts, e.g. 0.10.
+    alpha
+        Level of the one-sided t test on the per-round log ratios, Holm-adjusted over the points.
+    confirmation_rounds
+        How many of each point's rounds came from the confirmation (for the reason text).
 
     Returns
     -------
     Comparison
-        ``first`` with each flagged case either kept ``regressed`` (``confirmed=True``, the
-        confirmation's figures appended to the reason) or turned ``unchanged`` (``confirmed=False``)
-        when the confirmation did not show a significant slowdown beyond the threshold. A flagged
-        case missing from the confirmation is not confirmed; a failed check there is a failure.
+        ``regressed`` when the geometric-mean ratio exceeds ``1 + threshold`` and the adjusted
+        p-value (slower) is below ``alpha``; ``improved`` the same way in the other direction
+        (its own family); ``failed`` when a check failed in any round of the candidate tree.
+        Points where a round lacks a timing of either side (skipped) are left out.
     """
-    if confirmation is None:
-        return first
-    again = {(c.id, c.device): c for c in confirmation.changes}
-    out: list[CaseChange] = []
-    for c in first.changes:
-        if c.status != "regressed":
-            out.append(c)
+    extra = confirmation_rounds or {}
+    failed: dict[str, CaseChange] = {}
+    judged: dict[str, tuple[Sequence[tuple[CaseResult, CaseResult]], RoundEvidence]] = {}
+    for pid, pairs in rounds.items():
+        if not pairs:
             continue
-        second = again.get((c.id, c.device))
-        if second is not None and second.status == "failed":
-            out.append(replace(second, reason=f"in the confirmation: {second.reason}"))
-            continue
-        ok = second is not None and second.status == "regressed"
-        why = second.reason if second is not None else "not measured again"
-        out.append(
-            replace(
-                c,
-                status="regressed" if ok else "unchanged",
-                confirmed=ok,
-                reason=f"{c.reason}; confirmation: {why}"
-                + ("" if ok else ": not confirmed, treated as noise"),
-            )
+        bad = _failure(pairs)
+        if bad is not None:
+            why = bad.error or (bad.verdict.detail if bad.verdict else "check failed")
+            where = " (in the confirmation)" if extra.get(pid) else ""
+            failed[pid] = CaseChange(pid, bad.device, "failed", None, None, why + where)
+        elif all(b.candidate and c.candidate for b, c in pairs):
+            judged[pid] = (pairs, round_evidence(pairs))
+    adj_slow = holm_adjust([ev.p_slower for _, ev in judged.values()])
+    adj_fast = holm_adjust([ev.p_faster for _, ev in judged.values()])
+    verdicts: dict[str, CaseChange] = {}
+    for (pid, (pairs, ev)), ps, pf in zip(judged.items(), adj_slow, adj_fast, strict=True):
+        n_conf = extra.get(pid, 0)
+        where = (
+            f"{ev.n - n_conf} first-pass + {n_conf} confirmation rounds"
+            if n_conf
+            else f"{ev.n} round{'s' if ev.n != 1 else ''}"
         )
-    return replace(first, changes=tuple(out))
+        if ps is None or pf is None or ev.ci is None:
+            slower = faster = False
+            how = "one round: no test (use --rounds >= 2)"
+            ci = "no interval"
+        else:
+            slower, faster = ps < alpha, pf < alpha
+            how = f"t-test p={min(ev.p_slower or 1, ev.p_faster or 1):.2g}, Holm {min(ps, pf):.2g}"
+            ci = f"{CONFIDENCE:.0%} CI {ev.ci[0]:.2f}-{ev.ci[1]:.2f}"
+        if ev.ratio > 1 + threshold and slower:
+            status = "regressed"
+        elif ev.ratio < 1 / (1 + threshold) and faster:
+            status = "improved"
+        else:
+            status = "unchanged"
+        reason = (
+            f"candidate {ev.ratio:.2f}× the base (geometric mean of per-round median ratios, "
+            f"{ci}; {where}; {how})"
+        )
+        if status == "unchanged" and abs(ev.mean_log) > math.log1p(threshold):
+            reason += ": not significant, treated as noise"
+        base_ratio = None
+        if all(b.baseline and c.baseline for b, c in pairs):
+            base_ratio = round_evidence(pairs, "baseline").ratio
+            reason += f"; the case's baseline {base_ratio:.2f}×"
+        last_b, last_c = pairs[-1]
+        assert last_b.candidate is not None and last_c.candidate is not None
+        mem_ratio, grew = memory_change(
+            last_b.candidate.peak_bytes, last_c.candidate.peak_bytes, threshold
+        )
+        if grew:
+            status = "regressed"
+            reason += grew
+        verdicts[pid] = CaseChange(
+            pid,
+            last_c.device,
+            status,
+            ev.ratio,
+            base_ratio,
+            reason,
+            ev.p_slower,
+            ev.p_faster,
+            mem_ratio,
+            ps,
+            pf,
+            None,
+            ev.ci,
+            rounds=ev.n,
+        )
+    changes = tuple(failed.get(p) or verdicts[p] for p in rounds if p in failed or p in verdicts)
+    return Comparison(changes, (), (), threshold, alpha, TEST_NAME)
+
+
+#: ``measure(points, n)``: ``n`` new rounds of ``points`` (None: every selected point).
+Measure = Callable[[Sequence[str] | None, int], RoundPairs]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The sequential decision: the first pass, the confirmation alone, and the final verdict."""
+
+    first: Comparison
+    confirmation: Comparison | None
+    final: Comparison
+    rounds: dict[str, list[tuple[CaseResult, CaseResult]]]
+
+
+def decide(
+    measure: Measure,
+    *,
+    rounds: int = ROUNDS,
+    confirm_rounds: int | None = None,
+    threshold: float = 0.10,
+    alpha: float = ALPHA,
+    log: Callable[[str], None] | None = None,
+) -> Verdict:
+    """The gate's sequential rule, on whatever ``measure`` returns (real workers or synthetic).
+
+    The first pass measures every point ``rounds`` times. A point whose one-sided 95% upper
+    bound already lies below the threshold is settled (not slower beyond it). The others get new
+    rounds, alone, in batches of ``rounds`` (at most ``confirm_rounds`` in all), each judged
+    on ALL its rounds so far; a point leaves the loop once it is settled, regressed or failed.
+    A regression is only declared after at least one batch of new rounds, and each of the
+    ``ceil(confirm_rounds / rounds)`` looks tests at ``alpha`` divided by their number
+    (Bonferroni over the looks), so looking again does not raise the false-alarm rate; settling
+    early can only lower it.
+
+    Parameters
+    ----------
+    measure
+        Runs new rounds: ``measure(None, n)`` every selected point, ``measure(ids, n)`` only
+        those; returns each point's ``(base, candidate)`` results per round.
+    rounds, confirm_rounds
+        First-pass rounds (also the batch size); the most new rounds an unsettled point gets
+        (default: twice ``rounds``; 0: the first pass alone is the verdict, at ``alpha``).
+    threshold, alpha
+        See :func:`judge_rounds`.
+
+    Returns
+    -------
+    Verdict
+        ``final`` judges every point on all its rounds, in one Holm family. A point the first
+        pass alone flagged but all its rounds do not is ``unchanged`` with ``confirmed=False``;
+        a regression among the re-measured points has ``confirmed=True``.
+    """
+    if confirm_rounds is None:
+        confirm_rounds = 2 * rounds
+    first_rounds = measure(None, rounds)
+    first = judge_rounds(first_rounds, threshold, alpha)
+    pooled = {pid: list(pairs) for pid, pairs in first_rounds.items()}
+    by_id = {c.id: c for c in first.changes}
+    open_ = [
+        pid
+        for pid, pairs in first_rounds.items()
+        if pid in by_id
+        and by_id[pid].status != "failed"
+        and not settled(round_evidence(pairs), threshold)
+    ]
+    if not open_ or not confirm_rounds:
+        return Verdict(first, None, first, pooled)
+    looks = math.ceil(confirm_rounds / rounds)
+    level = alpha / looks
+    added: dict[str, list[tuple[CaseResult, CaseResult]]] = {pid: [] for pid in open_}
+    left = confirm_rounds
+    current = first
+    while open_ and left > 0:
+        n = min(rounds, left)
+        left -= n
+        if log:
+            log(f"{len(open_)} point(s) not settled: {', '.join(open_)}; {n} new rounds")
+        more = measure(open_, n)
+        for pid in open_:
+            got = more.get(pid, ())
+            pooled[pid].extend(got)
+            added[pid].extend(got)
+        counts = {pid: len(got) for pid, got in added.items()}
+        current = judge_rounds(pooled, threshold, level, confirmation_rounds=counts)
+        now = {c.id: c for c in current.changes}
+        open_ = [
+            pid
+            for pid in open_
+            if pid in now
+            and now[pid].status not in ("failed", "regressed")
+            and not settled(round_evidence(pooled[pid]), threshold)
+        ]
+    confirmation = judge_rounds({p: a for p, a in added.items() if a}, threshold, level)
+    out: list[CaseChange] = []
+    for c in current.changes:
+        was = by_id.get(c.id)
+        if not added.get(c.id) or c.status == "failed":
+            out.append(c)
+        elif c.status == "regressed":
+            out.append(replace(c, confirmed=True))
+        elif was is not None and was.status == "regressed":
+            out.append(
+                replace(
+                    c,
+                    confirmed=False,
+                    reason=f"{c.reason}; the first pass alone flagged it ({was.ratio:.2f}×): "
+                    "not confirmed by all the rounds, treated as noise",
+                )
+            )
+        else:
+            out.append(c)
+    return Verdict(first, confirmation, replace(current, changes=tuple(out)), pooled)
 
 
 @dataclass(frozen=True)
 class GateResult:
     """Both pooled runs, the comparisons and the exit code the gate returns.
 
-    ``first`` judges the first pass; ``confirmation`` the new rounds of the cases it flagged
-    (``None`` when nothing was flagged or confirmation is off); ``comparison`` is the verdict.
+    ``first`` judges the first pass; ``confirmation`` the new rounds alone (``None`` when the
+    first pass settled every case or confirmation is off); ``comparison`` is the verdict.
     """
 
     base: BenchRun
@@ -396,17 +610,20 @@ def _run_rounds(
     only: Sequence[str] | None,
     log: Any,
     what: str,
+    seeds: random.Random | None = None,
 ) -> tuple[list[str], list[list[list[CaseResult]]]]:
     """``rounds`` rounds of fresh worker pairs; each side's results per round."""
     collected: list[list[list[CaseResult]]] = [[], []]
     points: list[str] = list(only) if only else []
+    seeds = seeds or random.Random()
     for i in range(rounds):
         # Fresh worker processes every round, as pyperf does: a process's own luck (memory
         # layout, address randomisation) would otherwise bias every sample of one side.
+        hash_seed = seeds.randrange(2**32)
         workers: list[Worker] = []
         try:
-            workers.append(Worker(base, config))
-            workers.append(Worker(candidate, config))
+            workers.append(Worker(base, config, hash_seed))
+            workers.append(Worker(candidate, config, hash_seed))
             shared = set(workers[0].points) & set(workers[1].points)  # each sends its list first
             if not points:
                 if not shared:
@@ -438,6 +655,14 @@ def _run_rounds(
     return points, collected
 
 
+def _pairs(points: list[str], collected: list[list[list[CaseResult]]]) -> RoundPairs:
+    """Per grid point, per round: (base result, candidate result)."""
+    return {
+        pid: [(b[j], c[j]) for b, c in zip(collected[0], collected[1], strict=True)]
+        for j, pid in enumerate(points)
+    }
+
+
 def run_gate(
     base: Side,
     candidate: Side,
@@ -453,23 +678,26 @@ def run_gate(
     confirm_rounds: int | None = None,
     min_sample_s: float = MIN_SAMPLE_S,
     log: Any = None,
+    seed: int | None = None,
 ) -> GateResult:
-    """Run both sides' cases in alternating rounds, compare, and confirm what was flagged.
+    """Run both sides' cases in alternating rounds and decide with :func:`decide`.
 
     Parameters
     ----------
     base, candidate
         The two trees (and the candidate's planted slowdown, if any).
     rounds, repeat
-        First pass: rounds of fresh worker processes, samples per side per round (>= 5).
+        First pass: rounds of fresh worker-process pairs, samples per side per round (>= 5).
     threshold, alpha
-        Slowdown of the median that counts, and the level of the Holm-adjusted one-sided
-        Mann–Whitney U test.
+        Slowdown of the geometric-mean ratio that counts, and the level of the Holm-adjusted
+        one-sided t test on the per-round log ratios.
     confirm_rounds
-        New rounds for the cases the first pass flagged (default: as many as ``rounds``; 0: no
-        confirmation, the first pass is then the verdict).
+        The most new rounds a case the first pass did not settle gets, in batches of
+        ``rounds`` (default: twice ``rounds``; 0: the first pass is the verdict).
     min_sample_s
         Each sample batches calls until it lasts at least this long.
+    seed
+        Seeds the per-round ``PYTHONHASHSEED`` values (default: fresh ones every run).
 
     Raises
     ------
@@ -482,7 +710,7 @@ def run_gate(
     from perfkit._env import machine_info, utc_now_iso
 
     if confirm_rounds is None:
-        confirm_rounds = rounds
+        confirm_rounds = 2 * rounds
     if rounds < 1 or repeat < 5 or confirm_rounds < 0:
         raise UsageError("--rounds must be >= 1, --repeat >= 5 and --confirm-rounds >= 0")
     if not 0 < min_sample_s <= 1:
@@ -497,49 +725,57 @@ def run_gate(
     }
     started = time.perf_counter()
     when = utc_now_iso()
+    seeds = random.Random(seed)
+    first_collected: list[list[list[CaseResult]]] = []
 
-    def pooled(
-        collected: list[list[list[CaseResult]]], n_rounds: int, stage: str
-    ) -> list[BenchRun]:
-        return [
-            BenchRun(
-                results=_pool(results),
-                datetime=when,
-                duration_s=time.perf_counter() - started,
-                machine_info=machine_info(),
-                commit_info={"id": side.commit, "branch": "", "dirty": False, "time": ""},
-                settings={
-                    "device": "cpu",
-                    "repeat": repeat,
-                    "rounds": n_rounds,
-                    "stage": stage,
-                    "min_sample_s": min_sample_s,
-                    "pattern": pattern,
-                    "group": group,
-                    "quick": quick,
-                    "gate_side": side.label,
-                    "planted": list(side.plant) if side.plant else None,
-                },
-                version=__version__,
-            )
-            for side, results in zip((base, candidate), collected, strict=True)
-        ]
+    def measure(only: Sequence[str] | None, n: int) -> RoundPairs:
+        what = "first pass" if only is None else "confirmation"
+        points, collected = _run_rounds(base, candidate, config, n, only, log, what, seeds)
+        if only is None:
+            first_collected.extend(collected)
+        return _pairs(points, collected)
 
-    _, collected = _run_rounds(base, candidate, config, rounds, None, log, "first pass")
-    runs = pooled(collected, rounds, "first pass")
-    first = compare_runs(runs[0], runs[1], threshold, alpha=alpha)
-    flagged = [c.id for c in first.regressed]
-    second: Comparison | None = None
-    if flagged and confirm_rounds:
-        if log:
-            log(f"first pass flagged {', '.join(flagged)}: confirming in new rounds")
-        _, again = _run_rounds(
-            base, candidate, config, confirm_rounds, flagged, log, "confirmation"
+    verdict = decide(
+        measure,
+        rounds=rounds,
+        confirm_rounds=confirm_rounds,
+        threshold=threshold,
+        alpha=alpha,
+        log=log,
+    )
+    runs = [
+        BenchRun(
+            results=_pool(results),
+            datetime=when,
+            duration_s=time.perf_counter() - started,
+            machine_info=machine_info(),
+            commit_info={"id": side.commit, "branch": "", "dirty": False, "time": ""},
+            settings={
+                "device": "cpu",
+                "repeat": repeat,
+                "rounds": rounds,
+                "confirm_rounds": confirm_rounds,
+                "stage": "first pass",
+                "test": TEST_NAME,
+                "min_sample_s": min_sample_s,
+                "pattern": pattern,
+                "group": group,
+                "quick": quick,
+                "gate_side": side.label,
+                "planted": list(side.plant) if side.plant else None,
+            },
+            version=__version__,
         )
-        check = pooled(again, confirm_rounds, "confirmation")
-        second = compare_runs(check[0], check[1], threshold, alpha=alpha)
-    final = confirm(first, second)
-    return GateResult(runs[0], runs[1], final, time.perf_counter() - started, first, second)
+        for side, results in zip((base, candidate), first_collected, strict=True)
+    ]
+    return GateResult(
+        runs[0],
+        runs[1],
+        verdict.final,
+        time.perf_counter() - started,
+        verdict.first,
+        verdict.confirmation,
+    )
 
 
 def _parse_plant(text: str | None) -> tuple[str, float] | None:
@@ -587,7 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--rounds",
         type=int,
         default=ROUNDS,
-        help=f"first-pass rounds of fresh processes, sides alternating ({ROUNDS})",
+        help=f"first-pass rounds, each a fresh base and candidate process ({ROUNDS})",
     )
     p.add_argument(
         "--repeat", type=int, default=REPEAT, help=f"samples per side per round ({REPEAT}, >=5)"
@@ -595,8 +831,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--confirm-rounds",
         type=int,
-        help="new rounds re-measuring the flagged cases (default: as many as --rounds; "
-        "0: no confirmation)",
+        help="at most this many new rounds, in batches of --rounds, for each case the first "
+        "pass did not settle, judged with all its rounds (default: twice --rounds; 0: the "
+        "first pass decides)",
     )
     p.add_argument(
         "--min-sample-ms",
@@ -604,12 +841,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=MIN_SAMPLE_S * 1e3,
         help=f"batch calls until a sample lasts this long ({MIN_SAMPLE_S * 1e3:g} ms)",
     )
-    p.add_argument("--threshold", default="10%", help="slowdown that counts (10%%)")
+    p.add_argument(
+        "--threshold",
+        default="10%",
+        help="slowdown of the geometric-mean ratio that counts (10%%)",
+    )
     p.add_argument(
         "--alpha",
         type=float,
         default=ALPHA,
-        help="Mann-Whitney U level, Holm-adjusted over the cases (0.01)",
+        help="level of the one-sided t test on per-round log ratios, Holm-adjusted over the "
+        "cases (0.01)",
     )
     p.add_argument("--out-dir", help="write base.json, candidate.json and compare.json here")
     p.add_argument("--plant", help=argparse.SUPPRESS)

@@ -2,9 +2,10 @@
 
 ``python -m perfkit.bench.gate_study [--runs 20] [--out reports/gate.md]``
 
-Runs the real gate (:func:`perfkit.bench.gate.run_gate`: fresh worker processes every round,
-first pass over every selected grid point, Holm-adjusted Mann–Whitney U plus the threshold,
-then a confirmation pass of new rounds for each flagged case) ``runs`` times on unchanged code
+Runs the real gate (:func:`perfkit.bench.gate.run_gate`: a fresh base and candidate process
+every round, one log ratio of medians per round and case, a one-sided t test on those per-round
+log ratios Holm-adjusted over the cases plus the threshold; the cases the first pass does not
+settle get new rounds and are judged on all their rounds) ``runs`` times on unchanged code
 (base and candidate are both ``HEAD``, each side its own process) and ``runs`` times with the
 candidate of one case slowed by ``--factor`` (1.3: after each call the worker keeps the CPU busy
 for 0.3x that call's own measured time, so the candidate does 1.3x its work). The two kinds of
@@ -15,7 +16,8 @@ judged". The report also says how often the first pass alone would have been wro
 every run's figures to a JSON file beside the markdown.
 
 The default selection (five quick grid points of the playbook, workers importing only the
-playbook module) keeps a full study of 40 gate runs around 10 minutes on an idle 2-core machine.
+playbook module) is meant to keep a full study of 40 gate runs under about 20 minutes on an
+idle 2-core machine.
 """
 
 from __future__ import annotations
@@ -72,13 +74,15 @@ class StudyRun:
 
     kind: str  # unchanged | planted
     flagged: tuple[str, ...]  # the gate's verdict (after confirmation)
-    planted_ratio: float | None
-    planted_p: float | None  # Holm-adjusted, first pass
+    planted_ratio: float | None  # the verdict's geometric-mean ratio over all its rounds
+    planted_p: float | None  # Holm-adjusted, the verdict's
     failed: tuple[str, ...]
     duration_s: float
     first_flagged: tuple[str, ...] = ()  # flagged by the first pass alone
-    planted_ci: tuple[float, float] | None = None  # Hodges-Lehmann 95% CI, first pass
-    confirm_ratio: float | None = None  # planted case's median ratio in the confirmation
+    planted_ci: tuple[float, float] | None = None  # the verdict's 95% CI (t on round log ratios)
+    confirm_ratio: float | None = None  # planted case's ratio in the new rounds alone
+    first_ratio: float | None = None  # planted case's ratio in the first pass alone
+    planted_rounds: int | None = None  # rounds behind the planted case's verdict
 
 
 def _verdict(ok: bool, loads: tuple[float, float]) -> str:
@@ -130,7 +134,8 @@ def study(
                 min_sample_s=min_sample_s,
             )
             first = res.first or res.comparison
-            change = next((c for c in first.changes if c.id == plant), None)
+            change = next((c for c in res.comparison.changes if c.id == plant), None)
+            early = next((c for c in first.changes if c.id == plant), None)
             again = next(
                 (
                     c
@@ -149,6 +154,8 @@ def study(
                 tuple(c.id for c in first.regressed),
                 change.ratio_ci if change else None,
                 again.ratio if again else None,
+                early.ratio if early else None,
+                change.rounds if change else None,
             )
             out.append(run)
             if log:
@@ -189,12 +196,14 @@ def report(
     lines = [
         "# Regression gate: false alarms and detection",
         "",
-        "Produced by `python -m perfkit.bench.gate_study` (the real gate: base and candidate in "
-        "fresh worker processes every round, grid points alternated, per-sample times pooled "
-        "over rounds, one-sided Mann-Whitney U Holm-adjusted over the cases plus the threshold; "
-        "each case the first pass flags is re-measured alone in new rounds and is a regression "
-        "only if that confirmation agrees). Figures measured with a load average above 0.5 are "
-        "not judged: re-run on an idle machine.",
+        "Produced by `python -m perfkit.bench.gate_study` (the real gate: a fresh base and "
+        "candidate process every round with the same PYTHONHASHSEED, grid points alternated; "
+        "the unit of evidence is the round: one log ratio of medians per round and case, a "
+        "one-sided t test on those per-round log ratios Holm-adjusted over the cases plus the "
+        "threshold on their geometric mean; each case the first pass does not settle gets new "
+        "rounds in batches and is judged on all its rounds, first pass and confirmation "
+        "pooled). Figures measured with a load average above 0.5 are not judged: re-run on an "
+        "idle machine.",
         "",
         "## Machine",
         "",
@@ -228,14 +237,14 @@ def report(
             "",
         ]
     lines += [
-        "## What the confirmation pass did",
+        "## What the new rounds did",
         "",
         f"- The first pass alone flagged something in {len(first_alarms)} of {len(unchanged)} "
         f"unchanged runs and another case beside the planted one in {len(first_other)} of "
         f"{len(planted)} planted runs; it flagged the planted case in {len(first_caught)} of "
         f"{len(planted)}.",
-        f"- After confirmation: {len(false_alarms)} unchanged run(s) and {len(other_flags)} "
-        f"planted run(s) with a false alarm; the planted case confirmed in {len(caught)}.",
+        f"- On all the rounds: {len(false_alarms)} unchanged run(s) and {len(other_flags)} "
+        f"planted run(s) with a false alarm; the planted case flagged in {len(caught)}.",
         "",
     ]
     if broken:
@@ -243,23 +252,26 @@ def report(
     lines += [
         "## Runs",
         "",
-        "Planted case's figures from the first pass: candidate median ratio, Hodges-Lehmann "
-        "95% CI, Holm-adjusted p (slower); the ratio again in the confirmation when it ran.",
+        "Planted case's figures: the verdict's geometric-mean ratio over all its rounds, its "
+        "95% CI (t on per-round log ratios), Holm-adjusted p (slower) and the number of rounds; "
+        "the ratio of the first pass alone and of the new rounds alone.",
         "",
-        "| # | kind | flagged (verdict) | first pass flagged | planted: ratio | HL 95% CI "
-        "| p Holm | confirmation ratio | seconds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| # | kind | flagged (verdict) | first pass flagged | planted: ratio | 95% CI "
+        "| p Holm | rounds | first pass ratio | new rounds ratio | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for i, r in enumerate(runs, 1):
         ratio = f"{r.planted_ratio:.3f}" if r.planted_ratio is not None else "-"
         ci = f"{r.planted_ci[0]:.3f}-{r.planted_ci[1]:.3f}" if r.planted_ci else "-"
         p = f"{r.planted_p:.2g}" if r.planted_p is not None else "-"
         again = f"{r.confirm_ratio:.3f}" if r.confirm_ratio is not None else "-"
+        early = f"{r.first_ratio:.3f}" if r.first_ratio is not None else "-"
+        n = str(r.planted_rounds) if r.planted_rounds is not None else "-"
         flagged = ", ".join(f"`{f}`" for f in r.flagged) or "none"
         first = ", ".join(f"`{f}`" for f in r.first_flagged) or "none"
         lines.append(
-            f"| {i} | {r.kind} | {flagged} | {first} | {ratio} | {ci} | {p} | {again} "
-            f"| {r.duration_s:.1f} |"
+            f"| {i} | {r.kind} | {flagged} | {first} | {ratio} | {ci} | {p} | {n} | {early} "
+            f"| {again} | {r.duration_s:.1f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -276,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modules", default="perfkit.bench.playbook")
     p.add_argument("--rounds", type=int, default=ROUNDS)
     p.add_argument("--repeat", type=int, default=REPEAT)
-    p.add_argument("--confirm-rounds", type=int, help="default: as many as --rounds")
+    p.add_argument("--confirm-rounds", type=int, help="default: twice --rounds")
     p.add_argument("--min-sample-ms", type=float, default=MIN_SAMPLE_S * 1e3)
     p.add_argument("--threshold", default="10%")
     args = p.parse_args(argv)
@@ -310,12 +322,13 @@ def main(argv: list[str] | None = None) -> int:
             min_sample_s=args.min_sample_ms / 1e3,
         )
         load_after = _load(wait_for_idle())
+        more = 2 * args.rounds if args.confirm_rounds is None else args.confirm_rounds
         settings = (
-            f"group {args.group}, -k {args.pattern}, quick grid, {args.rounds} rounds x "
-            f"{args.repeat} samples per side (each >= {args.min_sample_ms:g} ms), "
-            f"confirmation {args.rounds if args.confirm_rounds is None else args.confirm_rounds}"
-            " new rounds for the flagged cases, threshold "
-            f"{threshold:.0%}, one-sided Mann-Whitney U at alpha 0.01 Holm-adjusted over the cases"
+            f"group {args.group}, -k {args.pattern}, quick grid, {args.rounds} first-pass rounds "
+            f"x {args.repeat} samples per side (each >= {args.min_sample_ms:g} ms), then up to "
+            f"{more} new rounds in batches of {args.rounds} for the cases not settled, "
+            f"threshold {threshold:.0%}, one-sided t on per-round log ratios at alpha 0.01 "
+            "(divided by the number of looks) Holm-adjusted over the cases"
         )
         text = report(
             runs,

@@ -97,84 +97,7 @@ def test_a_killed_gates_stale_worktree_is_removed(tmp_path, monkeypatch) -> None
     assert stale_folder.name not in listing and fresh_folder.name in listing
 
 
-# --- the confirmation pass (synthetic comparisons, no timing) ------------------------------------
-
-
-def _cmp_run(**cands: tuple[float, ...]):
-    from perfkit.bench.results import BenchRun
-
-    host = {"node": "ci", "cpu_model": "x", "cpu_count": 2, "machine": "x", "system": "L"}
-    results = tuple(
-        CaseResult(
-            case=cid,
-            id=cid,
-            group="g",
-            params={},
-            device="cpu",
-            status="passed",
-            baseline=Timing((1.0,) * len(t)),
-            candidate=Timing(t),
-            verdict=Verdict(True),
-        )
-        for cid, t in cands.items()
-    )
-    return BenchRun(results, "2026-01-01T00:00:00Z", 1.0, host, {}, {"device": "cpu"})
-
-
-SAME = tuple(1.0 + 0.01 * i for i in range(16))
-SLOW = tuple(1.3 * x for x in SAME)
-
-
-def _compare(old: dict, new: dict):
-    from perfkit.bench.compare import compare_runs
-
-    return compare_runs(_cmp_run(**old), _cmp_run(**new), 0.10)
-
-
-def test_confirmation_keeps_a_regression_both_passes_show() -> None:
-    first = _compare({"a": SAME, "b": SAME}, {"a": SLOW, "b": SAME})
-    again = _compare({"a": SAME}, {"a": SLOW})
-    final = gate.confirm(first, again)
-    assert [(c.id, c.status, c.confirmed) for c in final.changes] == [
-        ("a", "regressed", True),
-        ("b", "unchanged", None),
-    ]
-    assert final.exit_code() == 3
-    assert "confirmation: candidate median 1.30×" in final.changes[0].reason
-
-
-def test_a_flag_the_confirmation_does_not_repeat_is_noise() -> None:
-    first = _compare({"a": SAME, "b": SAME}, {"a": SLOW, "b": SAME})
-    again = _compare({"a": SAME}, {"a": SAME})  # new, independent samples: no slowdown
-    final = gate.confirm(first, again)
-    a = final.changes[0]
-    assert (a.status, a.confirmed) == ("unchanged", False)
-    assert "not confirmed" in a.reason and final.exit_code() == 0
-    assert first.exit_code() == 3  # the first pass alone would have failed the build
-
-
-def test_confirmation_needs_the_threshold_as_well_as_the_p_value() -> None:
-    first = _compare({"a": SAME}, {"a": SLOW})
-    slightly = tuple(1.05 * x for x in SAME)  # significant but under the 10% threshold
-    again = _compare({"a": SAME}, {"a": slightly})
-    assert again.changes[0].p_slower is not None and again.changes[0].p_slower < 0.01
-    assert gate.confirm(first, again).changes[0].status == "unchanged"
-
-
-def test_confirmation_missing_a_case_or_switched_off() -> None:
-    first = _compare({"a": SAME}, {"a": SLOW})
-    other = _compare({"z": SAME}, {"z": SLOW})
-    assert gate.confirm(first, other).changes[0].confirmed is False
-    assert gate.confirm(first, None) is first  # --confirm-rounds 0: the first pass decides
-
-
-def test_a_check_failing_in_the_confirmation_is_a_failure() -> None:
-    from perfkit.bench.compare import CaseChange, Comparison
-
-    first = _compare({"a": SAME}, {"a": SLOW})
-    again = Comparison((CaseChange("a", "cpu", "failed", None, None, "wrong answer"),), (), (), 0.1)
-    final = gate.confirm(first, again)
-    assert final.changes[0].status == "failed" and final.exit_code() == 1
+# --- settings (the decision rule itself: test_gate_rounds.py) -----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -250,10 +173,3 @@ def test_study_bad_arguments_exit_2_before_any_work(argv, tmp_path, capsys) -> N
     assert gate_study.main([*out, *argv]) == 2
     assert "error:" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
-
-
-def test_an_unconfirmed_flag_is_shown_in_the_summary() -> None:
-    first = _compare({"a": SAME, "b": SAME}, {"a": SLOW, "b": SAME})
-    final = gate.confirm(first, _compare({"a": SAME}, {"a": SAME}))
-    text = final.summary()
-    assert "UNCHANGED a [cpu]" in text and "not confirmed" in text and " b [cpu]" not in text
