@@ -1411,6 +1411,89 @@ def _stoch_tail(c, o1, o2, j, nsk, nsd, fk, t1):
     return bad
 
 
+@njit(**_JIT_DIV)
+def _stoch_tail_1d(c, hh, ll, o1, o2, nsk, nsd, s1, s2, r1, r2, a1, a2, p1, p2, ta, tb):
+    """:func:`_stoch_tail` over bars ``[ta, tb)`` of one series, resumable: the highest high
+    and lowest low of bar ``ta + i`` come in ``hh[i]``, ``ll[i]`` (a chunk's scratch), the
+    running sums and ring positions go in and out. The same operations in the same order,
+    so the same bits. Returns ``(a1, a2, p1, p2, read_inf)``."""
+    bad = False
+    cs, os1, os2 = c[ta:tb], o1[ta:tb], o2[ta:tb]  # slices indexed from 0: no wrap check
+    for i in range(tb - ta):
+        t = ta + i
+        hv = hh[i]
+        lv = ll[i]
+        ct = cs[i]
+        bad |= abs(ct) == np.inf
+        rng = hv - lv
+        flat = abs(rng) <= 1e-14 * (abs(hv) + abs(lv))  # TA-Lib 0.8 (see _stoch_tail)
+        raw = 0.0 if flat else (100.0 * (ct - lv)) / rng
+        if nsk == 1:
+            k = raw
+        else:
+            r1[p1] = raw
+            a1 += raw
+            if t < s1:
+                k = NAN
+                p1 += 1
+            else:
+                k = a1 / nsk
+                p1 = p1 + 1 if p1 + 1 < nsk else 0
+                a1 -= r1[p1]
+        os1[i] = k
+        if t < s1:
+            os2[i] = NAN
+        elif nsd == 1:
+            os2[i] = k
+        else:
+            r2[p2] = k
+            a2 += k
+            if t < s2:
+                os2[i] = NAN
+                p2 += 1
+            else:
+                os2[i] = a2 / nsd
+                p2 = p2 + 1 if p2 + 1 < nsd else 0
+                a2 -= r2[p2]
+    return a1, a2, p1, p2, bad
+
+
+@njit(**_JIT_DIV)
+def _stoch_1d(h, l, c, o1, o2, nk, nsk, nsd, b, t1):
+    """STOCH of one series from its first valid bar ``b``, in chunks of 8 192 bars: the
+    highest high and lowest low of a chunk (:func:`_extreme_1d` over the chunk and the
+    ``nk - 1`` bars before it) go to two scratch buffers that stay in cache, and the tail
+    reads them from there: three passes over the series' memory (h, l, c in; %K, %D out)
+    where the unfused kernel made three (HH out, LL out, then both in and out again).
+    Every value is window-local, so the bits equal the unfused kernel's. True when it
+    read a +-inf."""
+    fk = b + nk - 1
+    size = 8192
+    hh = np.empty(size + nk)
+    ll = np.empty(size + nk)
+    r1 = np.empty(nsk)
+    r2 = np.empty(nsd)
+    s1 = fk + nsk - 1  # first %K
+    s2 = s1 + nsd - 1  # first %D
+    a1 = 0.0
+    a2 = 0.0
+    p1 = 0
+    p2 = 0
+    bad = False
+    for a in range(fk, t1, size):
+        e = min(a + size, t1)
+        lo = a - nk + 1
+        m = e - lo
+        bad |= _extreme_1d(h[lo:e], hh[:m], nk, 1.0, 0, m)
+        bad |= _extreme_1d(l[lo:e], ll[:m], nk, -1.0, 0, m)
+        a1, a2, p1, p2, chunk_bad = _stoch_tail_1d(
+            c, hh[nk - 1 : m], ll[nk - 1 : m], o1, o2, nsk, nsd, s1, s2, r1, r2,
+            a1, a2, p1, p2, a, e,
+        )  # fmt: skip
+        bad |= chunk_bad
+    return bad
+
+
 @njit(**_JIT_EXACT)
 def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     nk = int(p1)
@@ -1426,11 +1509,18 @@ def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             _fill_nan(o2, j, t0, t1)
             bad = True
             continue
-        # o2 holds the highest high, o1 the lowest low, then raw %K in o1
-        ch = _extreme_block(h, o2, nk, True, j, j + 1, b, t1)
-        cl = _extreme_block(l, o1, nk, False, j, j + 1, b, t1)
-        bad = bad or not (ch == 0.0 and cl == 0.0)
-        bad |= _stoch_tail(c, o1, o2, j, nsk, nsd, fk, t1)
+        if one:
+            n_ = c.shape[0]
+            bad |= _stoch_1d(
+                h.reshape(n_), l.reshape(n_), c.reshape(n_), o1.reshape(n_), o2.reshape(n_),
+                nk, nsk, nsd, b, t1,
+            )  # fmt: skip
+        else:
+            # o2 holds the highest high, o1 the lowest low, then raw %K in o1
+            ch = _extreme_block(h, o2, nk, True, j, j + 1, b, t1)
+            cl = _extreme_block(l, o1, nk, False, j, j + 1, b, t1)
+            bad = bad or not (ch == 0.0 and cl == 0.0)
+            bad |= _stoch_tail(c, o1, o2, j, nsk, nsd, fk, t1)
         f = fk + nsk + nsd - 2
         _fill_nan(o1, j, t0, min(f, t1))
         _fill_nan(o2, j, t0, min(f, t1))
