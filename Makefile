@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PERFKIT := $(VENV)/bin/perfkit
 STAMP := $(VENV)/.installed
-# CI runs on 2 cores: one pytest worker per core (pytest-xdist).
-PYTEST_FLAGS ?= -q -n 2
+# CI runs on 2 cores: one pytest worker per core (pytest-xdist); tests marked with one
+# xdist_group run on one worker (the numba backend's tests: its kernels compile once).
+PYTEST_FLAGS ?= -q -n 2 --dist loadgroup
 
 .PHONY: setup demo test test-fast bench bench-pytest bench-check asv asv-compare report browser lint clean
 

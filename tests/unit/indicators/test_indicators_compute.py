@@ -27,6 +27,7 @@ def panel() -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.xdist_group("numba_backend")  # see tests/conftest.py
 @pytest.mark.parametrize("backend", ["threads", "numba", "loky"])
 @pytest.mark.parametrize("nan", ["propagate", "restart"])
 def test_backends_are_identical_to_serial(panel: dict, backend: str, nan: str) -> None:
@@ -192,6 +193,7 @@ def test_auto_reprobes_the_slower_backend() -> None:
 
 
 # ---- out= (issue 13): results written in place, identical, no new output allocation ---------
+@pytest.mark.xdist_group("numba_backend")
 def test_out_arrays_get_identical_results_in_place(panel: dict) -> None:
     want = compute(panel, SPEC, backend="serial")
     for backend in ("serial", "threads", "numba"):

@@ -113,6 +113,7 @@ def client():
         yield c
 
 
+@pytest.mark.xdist_group("numba_backend")  # see tests/conftest.py
 @pytest.mark.parametrize("name", sorted(parallel.BACKENDS))
 def test_backend_conformance(name: str, panel: dict, request: pytest.FixtureRequest) -> None:
     cls = parallel.BACKENDS[name]
