@@ -1,6 +1,6 @@
 """Overhead of following child processes: workers under ``perfkit profile`` vs plain python.
 
-``python -m perfkit.profiling.children.overhead [--repeat 5] [--scale 1.0] [--markdown PATH]``
+``python -m perfkit.profiling.children.overhead [--repeat 9] [--scale 1.0] [--markdown PATH]``
 
 Each workload is a small program whose worker processes time their own tasks (``perf_counter``
 inside the worker, so the figure is the workers' time with the sampler running, not the parent's
@@ -268,7 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m perfkit.profiling.children.overhead", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=9,
+        help="interleaved rounds (default 9: the workers' ratio of one round strays by 10-15%%)",
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--workload", action="append", choices=list(WORKLOADS))
     parser.add_argument("--markdown", metavar="PATH", help="also write the report here")
