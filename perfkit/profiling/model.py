@@ -701,7 +701,9 @@ def to_json(profile: Profile) -> str:
     # tuples as arrays) with no Python copy first. A NaN or infinity (strict mode refuses it)
     # or a key json cannot write sends the document through to_dict's copy, which turns
     # non-finite floats into None (what dumps_strict would do) and keys into strings: the same
-    # text either way. No indent: json's C encoder runs only without one.
+    # text either way (a profile's dicts are keyed by str; a non-dict mapping with keys json
+    # would spell unlike str(), True -> "true", is refused by _json_default and goes the slow
+    # way). No indent: json's C encoder runs only without one.
     try:
         return json.dumps(profile._document(), allow_nan=False, default=_json_default)
     except (ValueError, TypeError):
