@@ -138,7 +138,6 @@ def _specs(text: str | None) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Profile the program; return its exit status (or die by SIGINT as it did)."""
     import os
-    import signal
 
     from perfkit._env import CommitLookup
 
@@ -227,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
         stderr.say(f"perfkit: report written to {shown_out}")
     if result.ended_by == "interrupt":
         # Die the way python does on an uncaught Ctrl-C, so the shell sees 130 / SIGINT.
+        import signal  # here only: its enums cost every run a millisecond of start-up
+
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     return result.exit_status

@@ -284,3 +284,18 @@ def test_html_where_is_fmt_where_with_the_file_looked_up_once(file, line, cwd):
 
     assert html._where(file, line, cwd) == _fmt.where(file, line, cwd)
     assert html._where(file, line, cwd) == _fmt.where(file, line, cwd)  # from the cache too
+
+
+def test_profiling_an_empty_program_imports_no_signal_subprocess_or_platform(tmp_path):
+    """Start-up structure: modules only the Ctrl-C path or a git fallback needs stay unloaded."""
+    code = (
+        "import sys\n"
+        "from perfkit.cli.__main__ import main\n"
+        f"rc = main(['profile', '--quiet', '--out', {str(tmp_path / 'out')!r}, '-c', 'pass'])\n"
+        "print(rc, [m for m in ('signal', 'subprocess', 'platform') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(None, 1) == ["0", "[]\n"], out.stdout
