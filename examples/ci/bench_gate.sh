@@ -4,8 +4,8 @@
 #   examples/ci/bench_gate.sh BASE_REF [gate options...]      e.g.  bench_gate.sh origin/main --group playbook
 #
 # Runs the base commit (a temporary git worktree) and the working tree on THIS runner, in
-# alternating rounds, then compares them (Mann-Whitney U, Holm-adjusted, + threshold; each flagged
-# case confirmed in new rounds). Writes the markdown table to
+# alternating rounds, then compares them (t test on per-round log ratios, Holm-adjusted, + threshold;
+# cases the first pass does not settle get new rounds). Writes the markdown table to
 # $PERFKIT_GATE_OUT/summary.md (default perfkit-gate/) and, on GitHub Actions, to the job summary.
 # Exit codes: 0 no regression, 1 a check failed (wrong answer), 3 a significant regression, 2 usage.
 set -uo pipefail
