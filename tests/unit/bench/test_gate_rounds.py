@@ -13,6 +13,8 @@ import random
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perfkit.bench import gate
 from perfkit.bench.case import Verdict
@@ -251,3 +253,27 @@ def test_identical_rounds_give_a_degenerate_but_sane_answer() -> None:
         paired_log_ratio_test([])
     with pytest.raises(ValueError):
         paired_log_ratio_test([0.1, math.inf])
+
+
+_times = st.lists(st.lists(st.floats(1e-6, 1e3), min_size=1, max_size=6), min_size=2, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(old=_times, new=_times, scale=st.floats(1e-3, 1e3))
+def test_round_statistics_are_scale_free_and_antisymmetric(old, new, scale) -> None:
+    n = min(len(old), len(new))
+    old, new = old[:n], new[:n]
+    d = round_log_ratios(old, new)
+    scaled = round_log_ratios(
+        [[x * scale for x in r] for r in old], [[x * scale for x in r] for r in new]
+    )
+    assert scaled == pytest.approx(d, abs=1e-9)
+    assert round_log_ratios(new, old) == pytest.approx([-x for x in d])
+    ev = paired_log_ratio_test(d)
+    assert ev.p_slower is not None and ev.p_faster is not None and ev.ci is not None
+    assert 0.0 <= ev.p_slower <= 1.0 and 0.0 <= ev.p_faster <= 1.0
+    assert ev.ci[0] <= ev.ratio * (1 + 1e-9) and ev.ratio <= ev.ci[1] * (1 + 1e-9)
+    if ev.sd_log:
+        assert ev.p_slower + ev.p_faster == pytest.approx(1.0)
+        back = paired_log_ratio_test([-x for x in d])
+        assert back.p_slower == pytest.approx(ev.p_faster)
