@@ -130,6 +130,24 @@ def median_s(fn: Callable[[], Any], repeat: int = 5, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians_s(
+    fns: list[Callable[[], Any]], repeat: int = 5, warmup: int = 1
+) -> list[float]:
+    """Median wall time of each of ``fns``, called in turn ``repeat`` times after ``warmup``
+    rounds: compared calls see the same moments of the machine and the same allocator state
+    (a fresh output may or may not reuse pages, and its page offset decides 4K aliasing)."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, acc in zip(fns, times, strict=True):
+            t = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t)
+    return [statistics.median(acc) for acc in times]
+
+
 def copy_bandwidth(nbytes: int = 80_000_000) -> float:
     """Bytes read + written per second by ``np.copyto`` between two faulted-in arrays."""
     src = np.random.default_rng(0).random(nbytes // 8)
@@ -289,13 +307,15 @@ def series_rows(n_bars: int, repeat: int) -> list[dict[str, Any]]:
     for ind in INDICATORS.values():
         spec = parse_spec(ind.example)
         p = [int(x) if float(x).is_integer() else float(x) for x in spec.params]
-        t_ours = median_s(lambda spec=spec: compute(series, spec, backend="serial"), repeat)
-        row: dict[str, Any] = {"indicator": str(spec), "talib": ind.talib, "ours_ms": t_ours * 1e3}
+        ours = lambda spec=spec: compute(series, spec, backend="serial")  # noqa: E731
         if talib is None:
-            row["talib_ms"] = "TA-Lib not installed"
+            t_ours = median_s(ours, repeat)
+            t_ta = None
         else:
-            t_ta = median_s(lambda ind=ind, p=p: ind.talib_call(talib, series, p), repeat)
-            row["talib_ms"] = t_ta * 1e3
+            theirs = lambda ind=ind, p=p: ind.talib_call(talib, series, p)  # noqa: E731
+            t_ours, t_ta = interleaved_medians_s([ours, theirs], repeat)
+        row: dict[str, Any] = {"indicator": str(spec), "talib": ind.talib, "ours_ms": t_ours * 1e3}
+        row["talib_ms"] = "TA-Lib not installed" if t_ta is None else t_ta * 1e3
         rows.append(row)
     return rows
 
@@ -333,6 +353,17 @@ DESIGN_NOTES = """## Design notes (what the figures rest on)
   explicit `llvm.fma`, so vectorized and one-lane loops round identically.
 * **auto** is measured: a one-off calibration (serial vs threads on this machine), then the
   times of earlier calls of the same shape, re-timing the slower backend every 16 calls.
+* **One series** has no lanes to vectorize across, so its loops are separate 1-D code with
+  unsigned indices (numba wraps a negative signed index at every access: that alone cost
+  MACD ~40% and min/max half their time). Min/max run four van Herk blocks in lockstep,
+  probing each ~4 096-bar chunk for NaN/inf just before it is processed; STOCH runs in
+  8 192-bar chunks whose highest high and lowest low stay in cache.
+* **Page offsets**: RSI and ATR keep the previous close in a register. Reloading `x[t]`
+  right after storing `o[t]` is a 4K alias whenever input and output share their offset
+  within a page (two fresh `mmap`-ed arrays do), and the loop then waits on every store:
+  that made RSI bimodal per process (~2.8 or ~5 ms, by where the allocator put the arrays).
+  TA-Lib's and compute()'s calls alternate in the one-series table, so both see the same
+  allocator state and machine moment.
 """
 
 
@@ -377,6 +408,48 @@ class Verdicts:
         return out
 
 
+_COLD_CALL = """
+import sys, time
+from perfkit.indicators import compute
+from perfkit.indicators.cases import random_walk_panel
+from perfkit.indicators.definitions import INDICATORS
+spec = ",".join(ind.example for ind in INDICATORS.values())
+panel = random_walk_panel(300, 6)
+t = time.perf_counter()
+compute(panel, spec, backend=sys.argv[1])
+print(time.perf_counter() - t)
+"""
+
+
+def cold_rows() -> list[dict[str, Any]]:
+    """First call of compute() with every indicator, in a fresh process with an empty numba
+    cache (what a new user and every fresh test process pay), serial and backend='numba'.
+
+    Each backend runs in its own empty cache, so the numba row includes the serial kernels
+    its prange drivers call. ``compiled`` counts the compiled variants numba saved."""
+    import subprocess
+    import tempfile
+
+    rows = []
+    for backend in ("serial", "numba"):
+        with tempfile.TemporaryDirectory(prefix="perfkit-cold-") as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+            run = subprocess.run(
+                [sys.executable, "-c", _COLD_CALL, backend],
+                env=env, capture_output=True, text=True, timeout=1800, check=False,
+            )  # fmt: skip
+            if run.returncode != 0:
+                tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
+                rows.append({"backend": backend, "first_call_s": f"failed: {tail}"})
+                continue
+            compiled = sum(
+                name.endswith(".nbc") for _, _, files in os.walk(cache) for name in files
+            )
+            rows.append({"backend": backend, "first_call_s": float(run.stdout.split()[-1]),
+                         "compiled": compiled})  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the report and write it (``--out``, default reports/)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -385,6 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--small", action="store_true", help="small sizes to check the benchmark (never judged)"
     )
+    ap.add_argument(
+        "--cold", action="store_true",
+        help="also time the first call of every indicator with an empty numba cache (~2-3 min)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     from perfkit._env import cpu_model, utc_now_iso
 
@@ -403,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         phases = phase_rows(panel, repeat)
         srows = series_rows(series, repeat + 2)
         arows = auto_rows(panel, repeat)
+        crows = cold_rows() if args.cold else []
     took = time.perf_counter() - started
     peak = load.peak
     # Judged on the settled readings before and after: the peak during the run is this
@@ -533,8 +611,21 @@ def main(argv: list[str] | None = None) -> int:
         "",
         _table(arows, [("backend", "backend"), ("ms", "ms"), ("ran as", "ran"), ("why", "why")]),
         "",
-        DESIGN_NOTES,
     ]  # fmt: skip
+    if crows:
+        lines += [
+            "## Cold start: the first call with an empty numba cache (every indicator)",
+            "",
+            "`compute(panel, <every indicator's example>, backend=...)` in a fresh process with "
+            "`NUMBA_CACHE_DIR` empty: what a new user's first call and every fresh test process "
+            "pay. Not a target of the issue, and no baseline in this run; why there are no more "
+            "compiled variants than array layouts: the note `_NO_LITERALS` in `kernels.py`.",
+            "",
+            _table(crows, [("backend", "backend"), ("first call s", "first_call_s"),
+                           ("compiled variants", "compiled")]),
+            "",
+        ]  # fmt: skip
+    lines.append(DESIGN_NOTES)
     text = "\n".join(lines)
     print(text)
     if args.out:
@@ -559,6 +650,7 @@ def main(argv: list[str] | None = None) -> int:
             "phases": phases,
             "one_series": srows,
             "auto": arows,
+            "cold": crows,
         }
         atomic_write_text(json_path, dumps_strict(facts, indent=1))
         atomic_write_text(args.out, text)

@@ -469,9 +469,8 @@ def compute(
                 f"{spec} needs {', '.join(spec.fields)}; the panel lacks {', '.join(missing)}",
                 "add those fields to the panel or drop the indicator",
             )
-    needed = [
-        f for f in ("close", "high", "low", "volume") if any(f in s.fields for s in spec_list)
-    ]
+    read = {f for s in spec_list for f in s.fields}
+    needed = [f for f in ("close", "high", "low", "volume") if f in read]
     fields: dict[str, np.ndarray] = {}
     for name in needed:
         raw = pan.fields[name]
@@ -498,11 +497,10 @@ def compute(
         runner = parallel.get_backend("threads")
     job = parallel.Job(fields=fields, specs=spec_list, outputs=outputs, restart=restart)
     workers = n_jobs if runner.parallel else 1
-    ranges = parallel.batches(n_inst, workers, batch_size)
-    if not runner.parallel and batch_size is None:
+    if runner.fixed_batches or (not runner.parallel and batch_size is None):
         ranges = [(0, n_inst)]
-    if runner.fixed_batches:
-        ranges = [(0, n_inst)]
+    else:
+        ranges = parallel.batches(n_inst, workers, batch_size)
     if progress is None:
         progress = n_bars * n_inst * len(spec_list) > 50_000_000 and sys.stderr.isatty()
     bar, advance = _progress_bar(n_inst, bool(progress))

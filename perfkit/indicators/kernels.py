@@ -83,6 +83,15 @@ _JIT_EXACT = _JIT
 # (then discarded) instead of a branch that raises, so the loop stays branch-free.
 _JIT_DIV = dict(_JIT, error_model="numpy")
 
+# _NO_LITERALS: a constant passed to a jitted function (``f(0, ...)``, or a variable that
+# started as ``start = -1``) is typed ``Literal[int](0)``, and numba compiles the callee (and
+# every function it calls with that argument) once per literal value: the prange drivers'
+# ``t0 = 0``, ``start = -1``, the ring positions of STOCH and the bool of min/max made 106
+# compiled variants of the kernels. Those are passed as ``np.int64`` (or a float) instead,
+# so each helper compiles once per array layout. The ``mode`` of the mean/var and lag
+# families stays a literal on purpose: it pays (one series through the mean/var loop
+# measured 4-5x slower with a runtime mode, its branches left in the inner loop).
+
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -202,7 +211,7 @@ def k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     w = j1 - j0
     s = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid(c, j, t0, t1)
@@ -260,7 +269,7 @@ def k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     w = j1 - j0
     s = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid(c, j, t0, t1)
@@ -387,7 +396,7 @@ def k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     s = np.empty(w)
     ws = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid(c, j, t0, t1)
@@ -494,7 +503,7 @@ def k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     g = np.empty(w)
     ls = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid(c, j, t0, t1)
@@ -596,7 +605,7 @@ def k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     se = np.empty(w)
     sg = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid(c, j, t0, t1)
@@ -804,7 +813,7 @@ def _meanvar_block(mode, c, o1, o2, o3, n, kdev, j0, j1, t0, t1):
     dq = np.empty(w)
     ks = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid(c, j, t0, t1)
@@ -969,7 +978,7 @@ def k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     w = j1 - j0
     s = np.empty(w)
     first = np.empty(w, np.int64)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     for jj in range(w):
         j = j0 + jj
         b = _first_valid3(h, l, c, j, t0, t1)
@@ -1036,7 +1045,7 @@ def _obv_1d(c, v, o, acc, ta, tb):
 def k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
     w = j1 - j0
     s = np.empty(w)
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     first = np.empty(w, np.int64)
     for jj in range(w):
         j = j0 + jj
@@ -1105,7 +1114,7 @@ def _lag_1d(mode, x, o, n, ta, tb):
 @njit(**_JIT_DIV)
 def _lag_block(mode, c, o1, n, j0, j1, t0, t1):
     w = j1 - j0
-    start = -1
+    start = np.int64(-1)  # not Literal[int](-1): see _NO_LITERALS
     first = np.empty(w, np.int64)
     for jj in range(w):
         j = j0 + jj
@@ -1272,8 +1281,8 @@ def _extreme_1d(x, o, n, sg, t0, t1):
 
 
 @njit(**_JIT_EXACT)
-def _extreme_block(c, o1, n, is_max, j0, j1, t0, t1):
-    sg = 1.0 if is_max else -1.0
+def _extreme_block(c, o1, n, sg, j0, j1, t0, t1):
+    # sg: 1.0 for the max, -1.0 for the min (a float, not a bool literal: one compile for both)
     if c.shape[1] == 1:
         c1 = c.reshape(c.shape[0])
         bad = _extreme_1d(c1, o1.reshape(o1.shape[0]), n, sg, t0, t1)
@@ -1317,12 +1326,12 @@ def _extreme_block(c, o1, n, is_max, j0, j1, t0, t1):
 
 @njit(**_JIT_EXACT)
 def k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    return _extreme_block(c, o1, int(p1), False, j0, j1, t0, t1)
+    return _extreme_block(c, o1, int(p1), -1.0, j0, j1, t0, t1)
 
 
 @njit(**_JIT_EXACT)
 def k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
-    return _extreme_block(c, o1, int(p1), True, j0, j1, t0, t1)
+    return _extreme_block(c, o1, int(p1), 1.0, j0, j1, t0, t1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1477,15 +1486,16 @@ def _stoch_1d(h, l, c, o1, o2, nk, nsk, nsd, b, t1):
     s2 = s1 + nsd - 1  # first %D
     a1 = 0.0
     a2 = 0.0
-    p1 = 0
-    p2 = 0
+    p1 = np.int64(0)  # not literals (a second compile of the tail)
+    p2 = np.int64(0)
     bad = False
+    zero = np.int64(0)  # not the literal 0 (a second compile of _extreme_1d)
     for a in range(fk, t1, size):
         e = min(a + size, t1)
         lo = a - nk + 1
         m = e - lo
-        bad |= _extreme_1d(h[lo:e], hh[:m], nk, 1.0, 0, m)
-        bad |= _extreme_1d(l[lo:e], ll[:m], nk, -1.0, 0, m)
+        bad |= _extreme_1d(h[lo:e], hh[:m], nk, 1.0, zero, m)
+        bad |= _extreme_1d(l[lo:e], ll[:m], nk, -1.0, zero, m)
         a1, a2, p1, p2, chunk_bad = _stoch_tail_1d(
             c, hh[nk - 1 : m], ll[nk - 1 : m], o1, o2, nsk, nsd, s1, s2, r1, r2,
             a1, a2, p1, p2, a, e,
@@ -1517,8 +1527,8 @@ def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
             )  # fmt: skip
         else:
             # o2 holds the highest high, o1 the lowest low, then raw %K in o1
-            ch = _extreme_block(h, o2, nk, True, j, j + 1, b, t1)
-            cl = _extreme_block(l, o1, nk, False, j, j + 1, b, t1)
+            ch = _extreme_block(h, o2, nk, 1.0, j, j + 1, b, t1)
+            cl = _extreme_block(l, o1, nk, -1.0, j, j + 1, b, t1)
             bad = bad or not (ch == 0.0 and cl == 0.0)
             bad |= _stoch_tail(c, o1, o2, j, nsk, nsd, fk, t1)
         f = fk + nsk + nsd - 2
@@ -1537,148 +1547,163 @@ def k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, j0, j1, t0, t1):
 @njit(cache=True, nogil=True, parallel=True)
 def p_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_sma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_ema(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_wma(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_rsi(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_macd(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_bbands(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_atr(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_stoch(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_obv(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_std(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_std(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_std(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_zscore(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_roc(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_logret(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_min(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_min(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def p_max(c, h, l, v, o1, o2, o3, p1, p2, p3, tile):
     n = c.shape[1]
+    zero = np.int64(0)  # not the literal 0: that would compile every kernel twice
     acc = 0.0
     for i in prange((n + tile - 1) // tile):
         a = i * tile
-        acc += k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), 0, c.shape[0])
+        acc += k_max(c, h, l, v, o1, o2, o3, p1, p2, p3, a, min(a + tile, n), zero, c.shape[0])
     return acc
