@@ -60,10 +60,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Tests that run the numba backend share one xdist worker (``--dist loadgroup``, Makefile):
     # its prange kernels take ~1 min to compile on a cold cache, so two workers compiling them
     # at the same time doubled that on CI's 2 cores. The case points join the marked tests.
+    # They go first: xdist hands out work in collection order, and the group last left one
+    # worker compiling for minutes after the other had finished.
     group = pytest.mark.xdist_group("numba_backend")
     for item in items:
         if "backend=numba" in item.nodeid:
             item.add_marker(group)
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
     if _has_cuda():
         return
     skip = pytest.mark.skip(reason="needs CUDA, which this machine lacks")

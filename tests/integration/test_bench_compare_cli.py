@@ -74,11 +74,12 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
 
-def _gate(*args: str) -> subprocess.CompletedProcess[str]:
+def _gate(*args: str, tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "PERFKIT_CASES": "cli_test_cases",
         "PYTHONPATH": str(HERE),
+        **({"TMPDIR": str(tmp)} if tmp is not None else {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "perfkit.bench.gate", "--modules", "perfkit.bench.playbook", *args],
@@ -92,14 +93,15 @@ def _gate(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _worktree_paths() -> set[str]:
     # Paths only: HEAD may move while the gate runs (another commit), the folders may not.
+    # Other tests' gates (another xdist worker) may hold a worktree at the same moment: compare
+    # only those under the tmp folder this test's gate was given.
     listing = subprocess.run(
         ["git", "worktree", "list", "--porcelain"], cwd=REPO, capture_output=True, text=True
     ).stdout
     return {line.split(" ", 1)[1] for line in listing.splitlines() if line.startswith("worktree ")}
 
 
-def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> None:
-    before = _worktree_paths()
+def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree(tmp_path: Path) -> None:
     proc = _gate(
         "--base",
         "HEAD",
@@ -113,12 +115,14 @@ def test_gate_flags_a_planted_slowdown_with_exit_3_and_cleans_its_worktree() -> 
         "2",
         "--plant",
         "zz_sleepy=4",
+        tmp=tmp_path,  # the gate's worktree folder (tempfile.mkdtemp) goes under tmp_path
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "REGRESSED zz_sleepy [cpu]" in proc.stdout
     assert "Traceback" not in proc.stderr
     assert "confirmation" in proc.stdout  # the flag was re-measured in new rounds
-    assert _worktree_paths() == before
+    mine = {p for p in _worktree_paths() if Path(p).is_relative_to(tmp_path)}
+    assert mine == set() and not list(tmp_path.glob("perfkit-gate-*"))
 
 
 def test_gate_reports_a_failed_check_with_exit_1() -> None:
