@@ -239,6 +239,14 @@ def measure(
     return results
 
 
+def round_ratio_spread(base: Sequence[float], other: Sequence[float]) -> tuple[float, float]:
+    """Lowest and highest ratio of one round of ``other`` to the ``base`` run of the same round
+    (round ``i`` against round ``i``; a side with fewer rounds pairs with the first ones): the
+    noise a reader should allow around a ratio of medians. NaN without a pair."""
+    paired = [o / b for o, b in zip(other, base, strict=False) if b > 0]
+    return (min(paired, default=math.nan), max(paired, default=math.nan))
+
+
 def _summarise(runs: dict[str, list[tuple[float, float, float]]]) -> dict[str, Any]:
     """Medians per tool, the ratio of medians, and the spread of the per-round ratios.
 
@@ -252,12 +260,12 @@ def _summarise(runs: dict[str, list[tuple[float, float, float]]]) -> dict[str, A
     for tool, rs in runs.items():
         wall = statistics.median(r[0] for r in rs)
         # a tool with fewer rounds (unjudged, slow) pairs with the first python rounds
-        paired = [r[0] / b for r, b in zip(rs, base_times, strict=False) if b > 0]
+        lo, hi = round_ratio_spread(base_times, [r[0] for r in rs])
         out[tool] = {
             "median_s": wall,
             "ratio": wall / base if base > 0 else float("nan"),
-            "ratio_min": min(paired, default=float("nan")),
-            "ratio_max": max(paired, default=float("nan")),
+            "ratio_min": lo,
+            "ratio_max": hi,
             "rounds": len(rs),
             "over_python_s": wall - base,
             "user_s": statistics.median(r[1] for r in rs),

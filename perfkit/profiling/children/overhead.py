@@ -174,10 +174,9 @@ def ratio_spread(
 ) -> tuple[float, float]:
     """Lowest and highest workers'-time ratio of one round (each round against python's run of
     the same round): the noise around the median ratio."""
-    paired = [o[1] / b[1] for b, o in zip(base, other, strict=True) if b[1] > 0]
-    if not paired:
-        return (math.nan, math.nan)
-    return (min(paired), max(paired))
+    from perfkit.profiling.overhead import round_ratio_spread
+
+    return round_ratio_spread([b[1] for b in base], [o[1] for o in other])
 
 
 def machine() -> dict[str, Any]:
