@@ -14,6 +14,8 @@ from typing import Any
 _EXPORTS = {
     "student_from_teacher": "perfkit.compress.students",
     "find_layers": "perfkit.compress.students",
+    "prune_ffn": "perfkit.compress.students",
+    "ffn_importance": "perfkit.compress.students",
     "distill": "perfkit.compress.distillation",
     "DistillResult": "perfkit.compress.distillation",
     "quantize_dynamic": "perfkit.compress.quantize",

@@ -236,6 +236,7 @@ def encoder_variant(model: str, form: str) -> Any:
     from perfkit.compress import (
         distill,
         export_onnx,
+        prune_ffn,
         quantize_dynamic,
         quantize_static,
         student_from_teacher,
@@ -292,6 +293,9 @@ def encoder_variant(model: str, form: str) -> Any:
             if model == "minilm"
             else b["train"]
         )
+        if cfg.get("ffn_width"):
+            sample = {k: v[: cfg.get("prune_sample", 2048)] for k, v in data.items()}
+            prune_ffn(student, cfg["ffn_width"], sample)
         distill(
             teacher,
             student,

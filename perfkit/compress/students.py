@@ -125,3 +125,168 @@ def student_from_teacher(
         student.arch = {**arch, "hidden": widths}
     student.kept_layers = tuple(idx)
     return student.eval()
+
+
+#: Where a layer's feed-forward block keeps its two projections (up: width -> inner,
+#: down: inner -> width), relative to the layer.
+FFN_PATHS: tuple[tuple[str, str], ...] = (
+    ("intermediate.dense", "output.dense"),  # BERT, RoBERTa, MiniLM
+    ("feed_forward.intermediate_dense", "feed_forward.output_dense"),  # wav2vec2, HuBERT
+    ("ffn.lin1", "ffn.lin2"),  # DistilBERT
+)
+
+
+def _ffn_pair(layer: Any) -> tuple[Any, Any]:
+    from torch import nn
+
+    for up_name, down_name in FFN_PATHS:
+        try:
+            up, down = layer.get_submodule(up_name), layer.get_submodule(down_name)
+        except AttributeError:
+            continue
+        if isinstance(up, nn.Linear) and isinstance(down, nn.Linear):
+            return up, down
+    raise UsageError(
+        f"cannot prune {type(layer).__name__}: no feed-forward pair at "
+        + ", ".join(f"{u!r}/{d!r}" for u, d in FFN_PATHS),
+        "prune_ffn knows BERT-, wav2vec2- and DistilBERT-style layers",
+    )
+
+
+def ffn_importance(
+    model: Any,
+    data: Any,
+    *,
+    layers_path: str | None = None,
+    batch_size: int = 64,
+) -> list[Any]:
+    """Each feed-forward neuron's mean contribution on ``data``, one tensor per layer.
+
+    A neuron's score is its mean absolute activation over the real tokens of ``data`` times the
+    norm of its column in the down projection: how much it moves the layer's output (the
+    first-order criterion of Molchanov et al. 2017 without gradients).
+    """
+    import numpy as np
+    import torch
+
+    from perfkit.compress.distillation import _trim
+    from perfkit.compress.models import input_names
+
+    _, layers = find_layers(model, layers_path)
+    pairs = [_ffn_pair(layer) for layer in layers]
+    names = input_names(model)
+    arrays = {k: np.asarray(data[k]) for k in names}
+    n = len(arrays[names[0]])
+    if n == 0:
+        raise UsageError("no data to score the feed-forward neurons on", "pass some inputs")
+    sums = [torch.zeros(down.in_features, dtype=torch.float64) for _, down in pairs]
+    counts = [0] * len(pairs)
+    mask_now: list[Any] = [None]
+
+    def hook(k: int) -> Any:
+        def pre(module: Any, args: Any) -> None:
+            act = args[0].detach().abs()
+            mask = mask_now[0]
+            if mask is not None and act.dim() == 3 and mask.shape == act.shape[:2]:
+                act = act[mask.bool()]
+            act = act.reshape(-1, act.shape[-1])
+            sums[k] += act.sum(0, dtype=torch.float64)
+            counts[k] += act.shape[0]
+
+        return pre
+
+    handles = [down.register_forward_pre_hook(hook(k)) for k, (_, down) in enumerate(pairs)]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            lengths = (
+                arrays["attention_mask"].sum(1)
+                if "attention_mask" in arrays and arrays["attention_mask"].ndim == 2
+                else np.zeros(n)
+            )
+            order = np.argsort(lengths, kind="stable")
+            for i in range(0, n, batch_size):
+                idx = order[i : i + batch_size]
+                batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
+                mask_now[0] = batch.get("attention_mask")
+                model(*(batch[k] for k in names))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return [
+        (s / max(c, 1)).float() * down.weight.detach().norm(dim=0)
+        for s, c, (_, down) in zip(sums, counts, pairs, strict=True)
+    ]
+
+
+def prune_ffn(
+    model: Any,
+    width: int,
+    data: Any,
+    *,
+    layers_path: str | None = None,
+    batch_size: int = 64,
+) -> Any:
+    """Shrink every feed-forward block of ``model`` to its ``width`` most important neurons.
+
+    Structured pruning: the rows of each up projection and the columns of each down projection
+    that :func:`ffn_importance` ranks lowest on ``data`` are removed, so the model does less
+    arithmetic (the FFN is about two thirds of a BERT layer's) rather than holding zeros. The
+    model is changed in place and returned; Hugging Face configs get the new
+    ``intermediate_size`` so :func:`~perfkit.compress.models.save_model` round-trips it.
+    Distil afterwards to win back what the cut lost.
+
+    Raises
+    ------
+    UsageError
+        ``width`` outside 1..the current inner width, an unknown layer type, or no data.
+    """
+    import torch
+    from torch import nn
+
+    _, layers = find_layers(model, layers_path)
+    pairs = [_ffn_pair(layer) for layer in layers]
+    inner = {down.in_features for _, down in pairs}
+    if len(inner) != 1:
+        raise UsageError(
+            f"the feed-forward widths differ between layers ({sorted(inner)})",
+            "prune_ffn keeps one width for every layer",
+        )
+    current = inner.pop()
+    if not 1 <= int(width) <= current:
+        raise UsageError(
+            f"width={width} is outside 1..{current} (the feed-forward blocks' inner width)",
+            f"choose a width between 1 and {current}, e.g. {current // 2}",
+        )
+    width = int(width)
+    scores = ffn_importance(model, data, layers_path=layers_path, batch_size=batch_size)
+    for (up, down), score in zip(pairs, scores, strict=True):
+        keep = torch.sort(torch.topk(score, width).indices).values
+        with torch.no_grad():
+            new_up = nn.Linear(up.in_features, width, bias=up.bias is not None)
+            new_up.weight.copy_(up.weight[keep])
+            if up.bias is not None:
+                new_up.bias.copy_(up.bias[keep])
+            new_down = nn.Linear(width, down.out_features, bias=down.bias is not None)
+            new_down.weight.copy_(down.weight[:, keep])
+            if down.bias is not None:
+                new_down.bias.copy_(down.bias)
+        for old, new in ((up, new_up), (down, new_down)):
+            new.to(old.weight.dtype)
+            _replace_module(layers, old, new)
+    for mod in model.modules():
+        cfg = getattr(mod, "config", None)
+        if cfg is not None and hasattr(cfg, "intermediate_size"):
+            cfg.intermediate_size = width
+    return model
+
+
+def _replace_module(root: Any, old: Any, new: Any) -> None:
+    for name, mod in root.named_modules():
+        if mod is old:
+            parent_name, _, attr = name.rpartition(".")
+            setattr(root.get_submodule(parent_name) if parent_name else root, attr, new)
+            return
+    raise AssertionError("module to replace not found")  # pragma: no cover
