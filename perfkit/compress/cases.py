@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,8 @@ ENCODER_BOUNDS: dict[str, dict[str, Fidelity]] = {
         "ort_static_int8": STATIC_TARGET,
         "student": STUDENT_TARGET,
         "student_int8": STUDENT_TARGET,
+        "student_pruned": STUDENT_TARGET,
+        "student_pruned_int8": STUDENT_TARGET,
         "autocast_fp16": Fidelity(cosine=0.999),
         "autocast_bf16": Fidelity(cosine=0.99),
         "compile": Fidelity(cosine=0.9999),
@@ -72,6 +75,8 @@ ENCODER_BOUNDS: dict[str, dict[str, Fidelity]] = {
         "ort_static_int8": STATIC_TARGET,
         "student": Fidelity(cosine=0.95),
         "student_int8": Fidelity(cosine=0.95),
+        "student_pruned": Fidelity(cosine=0.95),
+        "student_pruned_int8": Fidelity(cosine=0.95),
         "autocast_fp16": Fidelity(cosine=0.999),
         "autocast_bf16": Fidelity(cosine=0.99),
         "compile": Fidelity(cosine=0.9999),
@@ -107,6 +112,19 @@ STUDENT: dict[str, dict[str, Any]] = {
         "schedule": "constant",
     },
 }
+#: The pruned recipe: the same three layers with every feed-forward block cut to its 768 most
+#: important neurons (of 1536) before distilling, traded for speed (reports/compression.md).
+STUDENT_PRUNED: dict[str, dict[str, Any]] = {
+    "minilm": {**STUDENT["minilm"], "ffn_width": 768, "steps": 850},
+    "tiny": {**STUDENT["tiny"], "ffn_width": 64},
+}
+#: Student forms and their recipes (``<form>_int8`` is the same student through ORT dynamic int8).
+STUDENT_RECIPES: dict[str, dict[str, dict[str, Any]]] = {
+    "student": STUDENT,
+    "student_pruned": STUDENT_PRUNED,
+}
+#: Sentences whose activations rank the feed-forward neurons before pruning.
+PRUNE_SAMPLE = 2048
 #: Distillation corpus size (sentences) for MiniLM: pydoc topics + third-party docstrings.
 STUDENT_CORPUS = 16000
 #: Retrieval int8: uint8 weights, layers chosen by a sensitivity search against this target on
@@ -214,33 +232,38 @@ def pair_figures(reference: np.ndarray, candidate: np.ndarray) -> dict[str, floa
     return {**figs, **r}
 
 
-def student_corpus(n: int | None = None) -> list[str]:
+def student_corpus(n: int | None = None, exclude: Iterable[str] = ()) -> list[str]:
     """The distillation corpus: pydoc topics and third-party docstrings, shuffled (seed 1).
 
-    ``n`` defaults to :data:`STUDENT_CORPUS` (read at call time).
+    ``n`` defaults to :data:`STUDENT_CORPUS` (read at call time). Sentences that also occur in
+    an ``exclude`` text (the held-out sentences and pairs) are dropped first.
     """
-    from perfkit.compress.data import sentence_corpus
+    from perfkit.compress.data import drop_overlap, sentence_corpus
 
     n = STUDENT_CORPUS if n is None else n
 
-    pool = sentence_corpus(n, source="pydoc", seed=1) + sentence_corpus(
-        n, source="packages", seed=1
+    pool = drop_overlap(
+        sentence_corpus(n, source="pydoc", seed=1) + sentence_corpus(n, source="packages", seed=1),
+        exclude,
     )
     order = np.random.default_rng(1).permutation(len(pool))[:n]
     return [pool[i] for i in order]
 
 
+def held_out_texts(bundle: dict[str, Any]) -> list[str]:
+    """Every text MiniLM is judged on: the held-out sentences and both sides of every pair."""
+    texts = list(bundle.get("eval_sentences", ()))
+    for key in ("tune_pairs", "held_pairs"):
+        pairs = bundle.get(key)
+        if pairs is not None and hasattr(pairs, "queries"):
+            texts += list(pairs.queries) + list(pairs.documents)
+    return texts
+
+
 @functools.lru_cache(maxsize=16)
 def encoder_variant(model: str, form: str) -> Any:
     """The ``form`` of encoder ``model`` (cached): a compressed model or a torch module."""
-    from perfkit.compress import (
-        distill,
-        export_onnx,
-        prune_ffn,
-        quantize_dynamic,
-        quantize_static,
-        student_from_teacher,
-    )
+    from perfkit.compress import export_onnx, quantize_dynamic, quantize_static
 
     b = encoder_bundle(model)
     teacher = b["teacher"]
@@ -285,32 +308,39 @@ def encoder_variant(model: str, form: str) -> Any:
             target=Fidelity(cosine=STATIC_TARGET.cosine + 0.005),
             held_out={k: v[len(v) // 2 :] for k, v in b["calib"].items()},
         )
-    if form == "student":
-        cfg = STUDENT[model]
-        student = student_from_teacher(teacher, cfg["keep"])
-        data = (
-            teacher.tokenize(student_corpus(), max_length=cfg["max_length"])
-            if model == "minilm"
-            else b["train"]
-        )
-        if cfg.get("ffn_width"):
-            sample = {k: v[: cfg.get("prune_sample", 2048)] for k, v in data.items()}
-            prune_ffn(student, cfg["ffn_width"], sample)
-        distill(
-            teacher,
-            student,
-            data,
-            steps=cfg["steps"],
-            lr=cfg["lr"],
-            batch_size=cfg["batch_size"],
-            cache_teacher=True,
-            hidden_layers=cfg["hidden_layers"],
-            schedule=cfg["schedule"],
-        )
-        return student
-    if form == "student_int8":
-        return quantize_dynamic(encoder_variant(model, "student"), b["calib"])
+    if form in STUDENT_RECIPES:
+        return _distilled_student(model, STUDENT_RECIPES[form][model])
+    if form.endswith("_int8") and form[: -len("_int8")] in STUDENT_RECIPES:
+        return quantize_dynamic(encoder_variant(model, form[: -len("_int8")]), b["calib"])
     raise ValueError(f"unknown form {form!r}")
+
+
+def _distilled_student(model: str, cfg: dict[str, Any]) -> Any:
+    """A student of ``model``'s teacher made by recipe ``cfg`` (see :data:`STUDENT`)."""
+    from perfkit.compress import distill, prune_ffn, student_from_teacher
+
+    b = encoder_bundle(model)
+    teacher = b["teacher"]
+    student = student_from_teacher(teacher, cfg["keep"])
+    if model == "minilm":
+        corpus = student_corpus(exclude=held_out_texts(b))
+        data = teacher.tokenize(corpus, max_length=cfg["max_length"])
+    else:
+        data = b["train"]
+    if cfg.get("ffn_width"):
+        prune_ffn(student, cfg["ffn_width"], {k: v[:PRUNE_SAMPLE] for k, v in data.items()})
+    distill(
+        teacher,
+        student,
+        data,
+        steps=cfg["steps"],
+        lr=cfg["lr"],
+        batch_size=cfg["batch_size"],
+        cache_teacher=True,
+        hidden_layers=cfg["hidden_layers"],
+        schedule=cfg["schedule"],
+    )
+    return student
 
 
 @functools.lru_cache(maxsize=2)
@@ -532,6 +562,27 @@ EncoderStudentInt8 = _form_case(
     "Sentence encoder: teacher vs distilled student quantized with ORT dynamic int8.",
     "teacher fp32",
     "distilled student + ORT int8",
+)
+
+
+EncoderStudentPruned = _form_case(
+    "EncoderStudentPruned",
+    _EncoderCase,
+    "student_pruned",
+    "Sentence encoder: teacher vs student (alternate layers, feed-forward halved by pruning) "
+    "distilled on pydoc sentences.",
+    "teacher fp32",
+    "pruned distilled student fp32",
+)
+
+
+EncoderStudentPrunedInt8 = _form_case(
+    "EncoderStudentPrunedInt8",
+    _EncoderCase,
+    "student_pruned_int8",
+    "Sentence encoder: teacher vs pruned distilled student quantized with ORT dynamic int8.",
+    "teacher fp32",
+    "pruned distilled student + ORT int8",
 )
 
 

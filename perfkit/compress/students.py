@@ -153,6 +153,74 @@ def _ffn_pair(layer: Any) -> tuple[Any, Any]:
     )
 
 
+def _ffn_inputs(
+    model: Any, data: Any, layers_path: str | None, batch_size: int, sample_tokens: int = 0
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Run ``model`` on ``data`` and watch each feed-forward block's inner activations.
+
+    Returns, per layer, the down projection, the mean absolute activation of every neuron over
+    the real tokens, and (when ``sample_tokens`` > 0) about that many activation rows taken at
+    an even stride over all real tokens.
+    """
+    import numpy as np
+    import torch
+
+    from perfkit.compress.distillation import _trim
+    from perfkit.compress.models import input_names
+
+    _, layers = find_layers(model, layers_path)
+    downs = [_ffn_pair(layer)[1] for layer in layers]
+    names = input_names(model)
+    arrays = {k: np.asarray(data[k]) for k in names}
+    n = len(arrays[names[0]])
+    if n == 0:
+        raise UsageError("no data to score the feed-forward neurons on", "pass some inputs")
+    mask = arrays.get("attention_mask")
+    has_mask = mask is not None and mask.ndim == 2
+    total = int(mask.sum()) if has_mask else arrays[names[0]].size  # at most this many rows
+    stride = max(1, total // sample_tokens) if sample_tokens > 0 else 0
+    sums = [torch.zeros(down.in_features, dtype=torch.float64) for down in downs]
+    counts = [0] * len(downs)
+    rows: list[list[Any]] = [[] for _ in downs]
+    mask_now: list[Any] = [None]
+
+    def hook(k: int) -> Any:
+        def pre(module: Any, args: Any) -> None:
+            act = args[0].detach()
+            m = mask_now[0]
+            if m is not None and act.dim() == 3 and m.shape == act.shape[:2]:
+                act = act[m.bool()]
+            act = act.reshape(-1, act.shape[-1])
+            if stride:
+                # Row i of the whole stream is kept when i % stride == 0.
+                first = (-counts[k]) % stride
+                rows[k].append(act[first::stride].clone())
+            sums[k] += act.abs().sum(0, dtype=torch.float64)
+            counts[k] += act.shape[0]
+
+        return pre
+
+    handles = [down.register_forward_pre_hook(hook(k)) for k, down in enumerate(downs)]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            lengths = mask.sum(1) if has_mask else np.zeros(n)
+            order = np.argsort(lengths, kind="stable")
+            for i in range(0, n, batch_size):
+                idx = order[i : i + batch_size]
+                batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
+                mask_now[0] = batch.get("attention_mask")
+                model(*(batch[k] for k in names))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    means = [(s / max(c, 1)).float() for s, c in zip(sums, counts, strict=True)]
+    samples = [torch.cat(r) if r else None for r in rows]
+    return downs, means, samples
+
+
 def ffn_importance(
     model: Any,
     data: Any,
@@ -166,59 +234,27 @@ def ffn_importance(
     norm of its column in the down projection: how much it moves the layer's output (the
     first-order criterion of Molchanov et al. 2017 without gradients).
     """
-    import numpy as np
+    downs, means, _ = _ffn_inputs(model, data, layers_path, batch_size)
+    return [m * down.weight.detach().norm(dim=0) for m, down in zip(means, downs, strict=True)]
+
+
+def _refit_down(acts: Any, weight: Any, bias: Any, keep: Any, ridge: float = 1e-6) -> Any:
+    """Least-squares down projection from the kept neurons that best reproduces the full one.
+
+    Solves ``min ||[A_keep, 1] X - A W^T||^2 + ridge * ||X||^2`` on sampled activation rows
+    ``A``: the removed neurons' average effect moves into the bias and the kept columns absorb
+    what they can of the rest (the reconstruction step of FLAP-style pruning).
+    """
     import torch
 
-    from perfkit.compress.distillation import _trim
-    from perfkit.compress.models import input_names
-
-    _, layers = find_layers(model, layers_path)
-    pairs = [_ffn_pair(layer) for layer in layers]
-    names = input_names(model)
-    arrays = {k: np.asarray(data[k]) for k in names}
-    n = len(arrays[names[0]])
-    if n == 0:
-        raise UsageError("no data to score the feed-forward neurons on", "pass some inputs")
-    sums = [torch.zeros(down.in_features, dtype=torch.float64) for _, down in pairs]
-    counts = [0] * len(pairs)
-    mask_now: list[Any] = [None]
-
-    def hook(k: int) -> Any:
-        def pre(module: Any, args: Any) -> None:
-            act = args[0].detach().abs()
-            mask = mask_now[0]
-            if mask is not None and act.dim() == 3 and mask.shape == act.shape[:2]:
-                act = act[mask.bool()]
-            act = act.reshape(-1, act.shape[-1])
-            sums[k] += act.sum(0, dtype=torch.float64)
-            counts[k] += act.shape[0]
-
-        return pre
-
-    handles = [down.register_forward_pre_hook(hook(k)) for k, (_, down) in enumerate(pairs)]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            lengths = (
-                arrays["attention_mask"].sum(1)
-                if "attention_mask" in arrays and arrays["attention_mask"].ndim == 2
-                else np.zeros(n)
-            )
-            order = np.argsort(lengths, kind="stable")
-            for i in range(0, n, batch_size):
-                idx = order[i : i + batch_size]
-                batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
-                mask_now[0] = batch.get("attention_mask")
-                model(*(batch[k] for k in names))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return [
-        (s / max(c, 1)).float() * down.weight.detach().norm(dim=0)
-        for s, c, (_, down) in zip(sums, counts, pairs, strict=True)
-    ]
+    a = acts.double()
+    target = a @ weight.detach().double().T
+    x = torch.cat([a[:, keep], torch.ones(len(a), 1, dtype=a.dtype)], dim=1)
+    gram = x.T @ x
+    gram += ridge * gram.diagonal().mean() * torch.eye(len(gram), dtype=a.dtype)
+    sol = torch.linalg.solve(gram, x.T @ target)
+    new_bias = (bias.detach().double() if bias is not None else 0.0) + sol[-1]
+    return sol[:-1].T.to(weight.dtype), new_bias.to(weight.dtype)
 
 
 def prune_ffn(
@@ -228,14 +264,19 @@ def prune_ffn(
     *,
     layers_path: str | None = None,
     batch_size: int = 64,
+    refit: bool = True,
+    refit_tokens: int = 16384,
 ) -> Any:
     """Shrink every feed-forward block of ``model`` to its ``width`` most important neurons.
 
     Structured pruning: the rows of each up projection and the columns of each down projection
     that :func:`ffn_importance` ranks lowest on ``data`` are removed, so the model does less
-    arithmetic (the FFN is about two thirds of a BERT layer's) rather than holding zeros. The
-    model is changed in place and returned; Hugging Face configs get the new
-    ``intermediate_size`` so :func:`~perfkit.compress.models.save_model` round-trips it.
+    arithmetic (the FFN is about two thirds of a BERT layer's) rather than holding zeros. With
+    ``refit`` the kept down-projection columns and bias are then solved by least squares to
+    reproduce the full block's output on about ``refit_tokens`` sampled tokens of ``data``, so
+    the cut loses less before any training. The model is changed in place and returned;
+    Hugging Face configs get the new ``intermediate_size`` so
+    :func:`~perfkit.compress.models.save_model` round-trips it.
     Distil afterwards to win back what the cut lost.
 
     Raises
@@ -261,18 +302,27 @@ def prune_ffn(
             f"choose a width between 1 and {current}, e.g. {current // 2}",
         )
     width = int(width)
-    scores = ffn_importance(model, data, layers_path=layers_path, batch_size=batch_size)
-    for (up, down), score in zip(pairs, scores, strict=True):
+    downs, means, samples = _ffn_inputs(
+        model, data, layers_path, batch_size, refit_tokens if refit else 0
+    )
+    for (up, down), mean, acts in zip(pairs, means, samples, strict=True):
+        score = mean * down.weight.detach().norm(dim=0)
         keep = torch.sort(torch.topk(score, width).indices).values
         with torch.no_grad():
             new_up = nn.Linear(up.in_features, width, bias=up.bias is not None)
             new_up.weight.copy_(up.weight[keep])
             if up.bias is not None:
                 new_up.bias.copy_(up.bias[keep])
-            new_down = nn.Linear(width, down.out_features, bias=down.bias is not None)
-            new_down.weight.copy_(down.weight[:, keep])
-            if down.bias is not None:
-                new_down.bias.copy_(down.bias)
+            refitted = refit and acts is not None and len(acts) > width and width < len(score)
+            new_down = nn.Linear(width, down.out_features, bias=refitted or down.bias is not None)
+            if refitted:
+                w, b = _refit_down(acts, down.weight, down.bias, keep)
+                new_down.weight.copy_(w)
+                new_down.bias.copy_(b)
+            else:
+                new_down.weight.copy_(down.weight[:, keep])
+                if down.bias is not None:
+                    new_down.bias.copy_(down.bias)
         for old, new in ((up, new_up), (down, new_down)):
             new.to(old.weight.dtype)
             _replace_module(layers, old, new)

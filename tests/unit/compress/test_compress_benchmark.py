@@ -52,6 +52,7 @@ def test_skipped_forms_are_marked_not_measured_never_met(bench):
         "targets of ort_retrieval_int8",
         "targets of ort_static_int8",
         "targets of student_int8",
+        "targets of student_pruned_int8",
     }
     assert all(r["met"] is None for r in skipped)
     assert any(r["met"] is False and "0.99" in r["target"] for r in rows)  # agreement 0.9
@@ -95,3 +96,32 @@ def test_op_share_table_rows_and_other_bucket(bench):
     assert rows["MatMul"] == "| MatMul | 60.0% | 0.0% |"
     assert rows["other"] == "| other | 0.5% | 0.8% |"
     assert bench.op_share_lines({"forms": {}}) == []
+
+
+def test_each_student_recipe_is_judged_on_all_four_targets(bench):
+    res = {
+        "model": "minilm",
+        "distill_s": {"student": 529.0, "student_pruned": 640.0},
+        "forms": {
+            "student_int8": {"label": "s", "speedup": 3.1, "cosine": 0.905, "recall_ratio": 1.02},
+            "student_pruned_int8": {
+                "label": "p", "speedup": 4.4, "cosine": 0.89, "recall_ratio": 0.969,
+            },
+        },
+    }  # fmt: skip
+    rows = {r["target"]: r["met"] for r in bench.targets(res)}
+    assert rows["student + int8: >= 4x torch fp32 (b32)"] is False
+    assert rows["student + int8: cosine >= 0.90 on unlike held-out text"] is True
+    assert rows["student + int8: distilled in <= 10 min"] is True
+    assert rows["pruned student + int8: >= 4x torch fp32 (b32)"] is True
+    assert rows["pruned student + int8: cosine >= 0.90 on unlike held-out text"] is False
+    assert rows["pruned student + int8: recall@1 >= 97% of the teacher's"] is False
+    assert rows["pruned student + int8: distilled in <= 10 min"] is False
+    assert rows["a student worth shipping: all four student targets met by one recipe"] is False
+    res["forms"]["student_pruned_int8"].update(cosine=0.91, recall_ratio=0.98)
+    res["distill_s"]["student_pruned"] = 560.0
+    rows = {r["target"]: (r["figure"], r["met"]) for r in bench.targets(res)}
+    assert rows["a student worth shipping: all four student targets met by one recipe"] == (
+        "student_pruned_int8",
+        True,
+    )

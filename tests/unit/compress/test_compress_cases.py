@@ -22,6 +22,12 @@ EXPECTED = {
     ),
     "compress_encoder_student": (("cpu",), "teacher fp32", "distilled student fp32"),
     "compress_encoder_student_int8": (("cpu",), "teacher fp32", "distilled student + ORT int8"),
+    "compress_encoder_student_pruned": (("cpu",), "teacher fp32", "pruned distilled student fp32"),
+    "compress_encoder_student_pruned_int8": (
+        ("cpu",),
+        "teacher fp32",
+        "pruned distilled student + ORT int8",
+    ),
     "compress_encoder_autocast_fp16": (("cpu", "cuda"), "fp32", "autocast fp16"),
     "compress_encoder_autocast_bf16": (("cpu", "cuda"), "fp32", "autocast bf16"),
     "compress_encoder_compile": (("cuda",), "eager fp32", "torch.compile fp32"),
@@ -105,3 +111,35 @@ def test_layer_families_of_bert_node_names():
     assert not _is_ffn("/encoder/encoder/layer.3/attention/output/dense/MatMul")
     assert _is_attention("/encoder/encoder/layer.3/attention/output/dense/MatMul")
     assert _is_attention("Attention_2") and not _is_attention("EmbedLayerNormalization_0")
+
+
+def test_pruned_student_recipe_builds_a_narrower_student_that_still_imitates():
+    from perfkit.compress import cases
+
+    full = cases.encoder_variant("tiny", "student")
+    pruned = cases.encoder_variant("tiny", "student_pruned")
+    width = cases.STUDENT_PRUNED["tiny"]["ffn_width"]
+    assert pruned.encoder.config.intermediate_size == width < full.encoder.config.intermediate_size
+    for layer in pruned.encoder.encoder.layer:
+        assert layer.intermediate.dense.out_features == width
+    assert sum(p.numel() for p in pruned.parameters()) < sum(p.numel() for p in full.parameters())
+    for form in ("student_pruned", "student_pruned_int8"):
+        figs = cases.heldout_figures("tiny", form)
+        assert figs["cosine"] >= cases.ENCODER_BOUNDS["tiny"][form].cosine, form
+
+
+def test_student_corpus_for_minilm_leaves_out_every_held_out_text(monkeypatch):
+    """Regression: dask.array copies NumPy's docstrings, so a wider corpus repeated pair text."""
+    from perfkit.compress import cases
+
+    held = cases.student_corpus(300)[:40]
+    bundle = {"eval_sentences": held[:20], "held_pairs": None}
+
+    class Pairs:
+        queries = held[20:30]
+        documents = held[30:40]
+
+    bundle["tune_pairs"] = Pairs()
+    texts = cases.held_out_texts(bundle)
+    assert sorted(texts) == sorted(held)
+    assert not set(cases.student_corpus(300, exclude=texts)) & set(held)
