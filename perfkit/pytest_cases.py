@@ -9,8 +9,8 @@ pytest-benchmark group; the candidate is checked against the baseline, so a wron
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import pytest

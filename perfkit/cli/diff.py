@@ -37,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
     from perfkit.errors import UsageError
     from perfkit.profiling.diff import diff_profiles
+    from perfkit.profiling.model import Profile
     from perfkit.render import _table
     from perfkit.render.reports import diff_document, diff_table
-    from perfkit.profiling.model import Profile
 
     if args.fail_if_slower is not None and not (
         math.isfinite(args.fail_if_slower) and args.fail_if_slower >= 0

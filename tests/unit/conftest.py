@@ -1,4 +1,7 @@
-"""Fixtures shared by the profiling and render tests: a deterministic synthetic Profile (no clocks)."""
+"""Fixtures shared by the profiling and render tests: a deterministic synthetic Profile.
+
+No clocks: every figure in it is written down.
+"""
 
 from __future__ import annotations
 
