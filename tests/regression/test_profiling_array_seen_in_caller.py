@@ -22,9 +22,7 @@ def test_an_array_returned_to_its_caller_is_one_observation() -> None:
     n = 2 * MIN_ARRAY_BYTES // 8
     feats = _build(engine, n)
     engine._note_arrays(sys._getframe(), ("p.py", 21, "main"))
-    assert [(a.function, a.line, a.name) for a in engine.arrays.values()] == [
-        ("build", 8, "feats")
-    ]
+    assert [(a.function, a.line, a.name) for a in engine.arrays.values()] == [("build", 8, "feats")]
     # a different array, even of the same size in a freed one's place, is still noted
     other = np.ones(n)
     engine._note_arrays(sys._getframe(), ("p.py", 30, "later"))
