@@ -49,7 +49,7 @@ FORMS = (
     ("ort_static_int8", "ORT static int8 + sensitivity fallback (percentile)"),
     ("student", "distilled student (3 of 6 layers), fp32"),
     ("student_int8", "distilled student + ORT dynamic int8"),
-    ("student_pruned", "distilled student (3 of 6 layers, feed-forward pruned to half), fp32"),
+    ("student_pruned", "distilled student (3 of 6 layers, feed-forward pruned), fp32"),
     ("student_pruned_int8", "pruned distilled student + ORT dynamic int8"),
     ("autocast_bf16", "torch bf16 autocast (CPU)"),
 )
@@ -482,7 +482,8 @@ def render(res: dict[str, Any]) -> str:
         took = (res.get("distill_s") or {}).get(form)
         pruned = (
             f"every feed-forward block pruned to its {s['ffn_width']} most important neurons "
-            "(mean |activation| x down-projection column norm on 2048 corpus sentences), then "
+            "(mean |activation| x down-projection column norm on 2048 corpus sentences) and its "
+            "down projection refitted by least squares to the full block's output, then "
             if s.get("ffn_width")
             else ""
         )
