@@ -3,7 +3,7 @@
 One command regenerates ``reports/compression.md`` (and the raw figures in
 ``reports/compression.json``)::
 
-    python examples/compress_minilm_benchmark.py            # full size, ~22 min on an idle 2-core
+    python examples/compress_minilm_benchmark.py            # full size, ~33 min on an idle 2-core
     python examples/compress_minilm_benchmark.py --quick    # tiny random BERT, a smoke run
 
 It builds each form with the same code as the registry cases (``perfkit.compress.cases``), times
