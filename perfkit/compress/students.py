@@ -128,27 +128,28 @@ def student_from_teacher(
 
 
 #: Where a layer's feed-forward block keeps its two projections (up: width -> inner,
-#: down: inner -> width), relative to the layer.
-FFN_PATHS: tuple[tuple[str, str], ...] = (
-    ("intermediate.dense", "output.dense"),  # BERT, RoBERTa, MiniLM
-    ("feed_forward.intermediate_dense", "feed_forward.output_dense"),  # wav2vec2, HuBERT
-    ("ffn.lin1", "ffn.lin2"),  # DistilBERT
+#: down: inner -> width), relative to the layer, and the config key holding the inner width.
+FFN_PATHS: tuple[tuple[str, str, str], ...] = (
+    ("intermediate.dense", "output.dense", "intermediate_size"),  # BERT, RoBERTa, MiniLM
+    # wav2vec2, HuBERT
+    ("feed_forward.intermediate_dense", "feed_forward.output_dense", "intermediate_size"),
+    ("ffn.lin1", "ffn.lin2", "hidden_dim"),  # DistilBERT
 )
 
 
-def _ffn_pair(layer: Any) -> tuple[Any, Any]:
+def _ffn_pair(layer: Any) -> tuple[Any, Any, str]:
     from torch import nn
 
-    for up_name, down_name in FFN_PATHS:
+    for up_name, down_name, key in FFN_PATHS:
         try:
             up, down = layer.get_submodule(up_name), layer.get_submodule(down_name)
         except AttributeError:
             continue
         if isinstance(up, nn.Linear) and isinstance(down, nn.Linear):
-            return up, down
+            return up, down, key
     raise UsageError(
         f"cannot prune {type(layer).__name__}: no feed-forward pair at "
-        + ", ".join(f"{u!r}/{d!r}" for u, d in FFN_PATHS),
+        + ", ".join(f"{u!r}/{d!r}" for u, d, _ in FFN_PATHS),
         "prune_ffn knows BERT-, wav2vec2- and DistilBERT-style layers",
     )
 
@@ -201,7 +202,7 @@ def _ffn_inputs(
         return pre
 
     handles = [down.register_forward_pre_hook(hook(k)) for k, down in enumerate(downs)]
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]  # each module's own, restored after
     model.eval()
     try:
         with torch.inference_mode():
@@ -215,7 +216,8 @@ def _ffn_inputs(
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
+        for module, mode in modes:
+            module.training = mode
     means = [(s / max(c, 1)).float() for s, c in zip(sums, counts, strict=True)]
     samples = [torch.cat(r) if r else None for r in rows]
     return downs, means, samples
@@ -275,7 +277,8 @@ def prune_ffn(
     ``refit`` the kept down-projection columns and bias are then solved by least squares to
     reproduce the full block's output on about ``refit_tokens`` sampled tokens of ``data``, so
     the cut loses less before any training. The model is changed in place and returned;
-    Hugging Face configs get the new ``intermediate_size`` so
+    Hugging Face configs get the new inner width (``intermediate_size``, DistilBERT's
+    ``hidden_dim``) so
     :func:`~perfkit.compress.models.save_model` round-trips it.
     Distil afterwards to win back what the cut lost.
 
@@ -288,7 +291,8 @@ def prune_ffn(
     from torch import nn
 
     _, layers = find_layers(model, layers_path)
-    pairs = [_ffn_pair(layer) for layer in layers]
+    found = [_ffn_pair(layer) for layer in layers]
+    pairs = [(up, down) for up, down, _ in found]
     inner = {down.in_features for _, down in pairs}
     if len(inner) != 1:
         raise UsageError(
@@ -326,10 +330,11 @@ def prune_ffn(
         for old, new in ((up, new_up), (down, new_down)):
             new.to(old.weight.dtype)
             _replace_module(layers, old, new)
+    key = found[0][2]
     for mod in model.modules():
         cfg = getattr(mod, "config", None)
-        if cfg is not None and hasattr(cfg, "intermediate_size"):
-            cfg.intermediate_size = width
+        if cfg is not None and hasattr(cfg, key):
+            setattr(cfg, key, width)
     return model
 
 

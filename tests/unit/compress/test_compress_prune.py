@@ -113,3 +113,23 @@ def test_refit_sample_is_spread_over_all_tokens(bert, tokens):
     assert all(abs(len(s) - real / (real // (real // 4))) <= 1 for s in samples)
     _, _, none = _ffn_inputs(bert, tokens, None, 8)
     assert none == [None] * len(samples)
+
+
+def test_distilbert_feed_forward_is_pruned_and_its_config_follows(tokens):
+    from transformers import DistilBertConfig, DistilBertModel
+
+    from perfkit.compress.models import SentenceEmbedder
+
+    torch.manual_seed(0)
+    cfg = DistilBertConfig(vocab_size=128, dim=32, hidden_dim=64, n_layers=2, n_heads=2)
+    model = SentenceEmbedder(DistilBertModel(cfg).eval())  # the wrapper stays in train mode
+    reference = predict(model, tokens)
+    prune_ffn(model, 64, tokens)  # full width: nothing moves
+    np.testing.assert_allclose(predict(model, tokens), reference, atol=1e-5)
+    prune_ffn(model, 24, tokens)
+    assert model.encoder.config.hidden_dim == 24
+    for layer in model.encoder.transformer.layer:
+        assert (layer.ffn.lin1.out_features, layer.ffn.lin2.in_features) == (24, 24)
+    assert np.isfinite(predict(model, tokens)).all()
+    # Regression: scoring put every submodule in the wrapper's train mode (dropout on).
+    assert model.training and not model.encoder.training
