@@ -209,6 +209,26 @@ def _trim(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     }
 
 
+def length_sorted_batches(
+    arrays: Mapping[str, np.ndarray], batch_size: int, gen: torch.Generator | None = None
+) -> Iterator[dict[str, torch.Tensor]]:
+    """``arrays`` cut into batches of similar length, each trimmed to its longest sentence.
+
+    Ties in length are broken at random under ``gen`` (in input order without one); arrays with
+    no 2-D ``attention_mask`` keep their order.
+    """
+    n = len(next(iter(arrays.values())))
+    mask = arrays.get("attention_mask")
+    lengths = mask.sum(1) if mask is not None and mask.ndim == 2 else np.zeros(n)
+    if gen is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        order = np.lexsort((torch.rand(n, generator=gen).numpy(), lengths))
+    for i in range(0, n, batch_size):
+        idx = order[i : i + batch_size]
+        yield _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
+
+
 def _cached_batches(
     teacher: Any,
     t_hook: _LayerOutputs | None,
@@ -223,16 +243,9 @@ def _cached_batches(
     pads only to its own longest sentence; the hooked layers' outputs are stored in float16 to
     halve memory.
     """
-    n = len(arrays[names[0]])
-    mask = arrays.get("attention_mask")
-    noise = torch.rand(n, generator=gen).numpy()
-    lengths = mask.sum(1) if mask is not None and mask.ndim == 2 else np.zeros(n)
-    order = np.lexsort((noise, lengths))
     out = []
     with torch.no_grad():  # not inference_mode: the cached inputs later enter autograd
-        for i in range(0, n, batch_size):
-            idx = order[i : i + batch_size]
-            batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
+        for batch in length_sorted_batches(arrays, batch_size, gen):
             if t_hook is not None:
                 t_hook.reset()
             t_out = teacher(*[batch[k] for k in names]).clone()

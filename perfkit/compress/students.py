@@ -137,21 +137,27 @@ FFN_PATHS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _ffn_pair(layer: Any) -> tuple[Any, Any, str]:
+def _ffn_pair(layer: Any) -> tuple[str, str, str]:
+    """The :data:`FFN_PATHS` row (up name, down name, config key) that ``layer`` matches."""
     from torch import nn
 
-    for up_name, down_name, key in FFN_PATHS:
+    for row in FFN_PATHS:
         try:
-            up, down = layer.get_submodule(up_name), layer.get_submodule(down_name)
+            up, down = layer.get_submodule(row[0]), layer.get_submodule(row[1])
         except AttributeError:
             continue
         if isinstance(up, nn.Linear) and isinstance(down, nn.Linear):
-            return up, down, key
+            return row
     raise UsageError(
         f"cannot prune {type(layer).__name__}: no feed-forward pair at "
         + ", ".join(f"{u!r}/{d!r}" for u, d, _ in FFN_PATHS),
         "prune_ffn knows BERT-, wav2vec2- and DistilBERT-style layers",
     )
+
+
+def _score(mean_abs: Any, down: Any) -> Any:
+    """Mean |activation| x down-projection column norm: how much each neuron moves the output."""
+    return mean_abs * down.weight.detach().norm(dim=0)
 
 
 def _ffn_inputs(
@@ -166,11 +172,11 @@ def _ffn_inputs(
     import numpy as np
     import torch
 
-    from perfkit.compress.distillation import _trim
+    from perfkit.compress.distillation import length_sorted_batches
     from perfkit.compress.models import input_names
 
     _, layers = find_layers(model, layers_path)
-    downs = [_ffn_pair(layer)[1] for layer in layers]
+    downs = [layer.get_submodule(_ffn_pair(layer)[1]) for layer in layers]
     names = input_names(model)
     arrays = {k: np.asarray(data[k]) for k in names}
     n = len(arrays[names[0]])
@@ -206,11 +212,7 @@ def _ffn_inputs(
     model.eval()
     try:
         with torch.inference_mode():
-            lengths = mask.sum(1) if has_mask else np.zeros(n)
-            order = np.argsort(lengths, kind="stable")
-            for i in range(0, n, batch_size):
-                idx = order[i : i + batch_size]
-                batch = _trim({k: torch.as_tensor(v[idx]) for k, v in arrays.items()})
+            for batch in length_sorted_batches(arrays, batch_size):
                 mask_now[0] = batch.get("attention_mask")
                 model(*(batch[k] for k in names))
     finally:
@@ -237,7 +239,7 @@ def ffn_importance(
     first-order criterion of Molchanov et al. 2017 without gradients).
     """
     downs, means, _ = _ffn_inputs(model, data, layers_path, batch_size)
-    return [m * down.weight.detach().norm(dim=0) for m, down in zip(means, downs, strict=True)]
+    return [_score(m, down) for m, down in zip(means, downs, strict=True)]
 
 
 def _refit_down(acts: Any, weight: Any, bias: Any, keep: Any, ridge: float = 1e-6) -> Any:
@@ -278,9 +280,8 @@ def prune_ffn(
     reproduce the full block's output on about ``refit_tokens`` sampled tokens of ``data``, so
     the cut loses less before any training. The model is changed in place and returned;
     Hugging Face configs get the new inner width (``intermediate_size``, DistilBERT's
-    ``hidden_dim``) so
-    :func:`~perfkit.compress.models.save_model` round-trips it.
-    Distil afterwards to win back what the cut lost.
+    ``hidden_dim``) so :func:`~perfkit.compress.models.save_model` round-trips it. Distil
+    afterwards to win back what the cut lost.
 
     Raises
     ------
@@ -291,9 +292,11 @@ def prune_ffn(
     from torch import nn
 
     _, layers = find_layers(model, layers_path)
-    found = [_ffn_pair(layer) for layer in layers]
-    pairs = [(up, down) for up, down, _ in found]
-    inner = {down.in_features for _, down in pairs}
+    rows = [_ffn_pair(layer) for layer in layers]
+    inner = {
+        layer.get_submodule(down).in_features
+        for layer, (_, down, _) in zip(layers, rows, strict=True)
+    }
     if len(inner) != 1:
         raise UsageError(
             f"the feed-forward widths differ between layers ({sorted(inner)})",
@@ -309,15 +312,17 @@ def prune_ffn(
     downs, means, samples = _ffn_inputs(
         model, data, layers_path, batch_size, refit_tokens if refit else 0
     )
-    for (up, down), mean, acts in zip(pairs, means, samples, strict=True):
-        score = mean * down.weight.detach().norm(dim=0)
-        keep = torch.sort(torch.topk(score, width).indices).values
+    for layer, (up_name, down_name, _), down, mean, acts in zip(
+        layers, rows, downs, means, samples, strict=True
+    ):
+        up = layer.get_submodule(up_name)
+        keep = torch.sort(torch.topk(_score(mean, down), width).indices).values
         with torch.no_grad():
             new_up = nn.Linear(up.in_features, width, bias=up.bias is not None)
             new_up.weight.copy_(up.weight[keep])
             if up.bias is not None:
                 new_up.bias.copy_(up.bias[keep])
-            refitted = refit and acts is not None and len(acts) > width and width < len(score)
+            refitted = refit and acts is not None and len(acts) > width and width < current
             new_down = nn.Linear(width, down.out_features, bias=refitted or down.bias is not None)
             if refitted:
                 w, b = _refit_down(acts, down.weight, down.bias, keep)
@@ -327,21 +332,11 @@ def prune_ffn(
                 new_down.weight.copy_(down.weight[:, keep])
                 if down.bias is not None:
                     new_down.bias.copy_(down.bias)
-        for old, new in ((up, new_up), (down, new_down)):
-            new.to(old.weight.dtype)
-            _replace_module(layers, old, new)
-    key = found[0][2]
+        layer.set_submodule(up_name, new_up.to(up.weight.dtype))
+        layer.set_submodule(down_name, new_down.to(down.weight.dtype))
+    key = rows[0][2]
     for mod in model.modules():
         cfg = getattr(mod, "config", None)
         if cfg is not None and hasattr(cfg, key):
             setattr(cfg, key, width)
     return model
-
-
-def _replace_module(root: Any, old: Any, new: Any) -> None:
-    for name, mod in root.named_modules():
-        if mod is old:
-            parent_name, _, attr = name.rpartition(".")
-            setattr(root.get_submodule(parent_name) if parent_name else root, attr, new)
-            return
-    raise AssertionError("module to replace not found")  # pragma: no cover
